@@ -1,0 +1,114 @@
+"""The one command line: `exhaust --help` lists everything it does."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from exhaust.errors import ExhaustError
+from exhaust.settings import get_settings
+
+app = typer.Typer(
+    help="Course reports (exhausts) for Sunbird / DIKSHA data: build them, queue them, serve them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+def fail(error: ExhaustError) -> typer.Exit:
+    """Print a user-safe one-line reason on stderr and exit with the error's status."""
+    err.print(str(error), markup=False, soft_wrap=True)
+    return typer.Exit(error.exit_code)
+
+
+@app.command()
+def report(
+    dataset: str = typer.Argument(..., help="progress-exhaust, userinfo-exhaust, response-exhaust or course-mentor"),
+    batch: str = typer.Option(..., "--batch", help="Batch id"),
+    output: Path = typer.Option(..., "--output", "-o", help="CSV file to write"),
+    source: str | None = typer.Option(None, "--source", help="Data folder, files:DIR, or a source URL"),
+    profile: str | None = typer.Option(None, "--profile", help="Column profile (default: the dataset's own)"),
+    channel: str | None = typer.Option(None, "--channel", help="Requesting channel (consent is per channel)"),
+    engine: str | None = typer.Option(None, "--engine", help="duckdb (default) or spark"),
+) -> None:
+    """Build one report for one batch and write it as CSV."""
+    from exhaust.reports.build import build_report
+    from exhaust.sources.open import open_source
+
+    settings = get_settings()
+    try:
+        with _progress(f"Building {dataset} for {batch}"):
+            result = build_report(
+                open_source(source or settings.source_spec()),
+                dataset,
+                batch,
+                output,
+                requested_channel=channel,
+                profile=profile,
+                engine=engine,
+                settings=settings,
+            )
+    except ExhaustError as error:
+        raise fail(error) from None
+    err.print(f"{result.rows} rows written to {result.path}", markup=False)
+
+
+@app.command("demo-data")
+def demo_data(
+    learners: int = typer.Option(10_000, "--learners", "-n", min=1, help="Learners in the main batch"),
+    out_dir: Path = typer.Option(Path("exhaust-data/demo"), "--out", help="Folder to write the tables to"),
+    seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same data)"),
+) -> None:
+    """Write a realistic synthetic data set (Parquet, one file per table)."""
+    summary = _generate(out_dir, learners, seed)
+    out.print(f"{learners} learners written to {summary.folder} (main batch {summary.batch_id})", markup=False)
+
+
+@app.command()
+def demo(
+    learners: int = typer.Option(10_000, "--learners", "-n", min=1, help="Learners in the demo batch"),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Where demo data and reports go"),
+) -> None:
+    """Generate demo data, build the progress report of its main batch and print where the file is."""
+    from exhaust.reports.build import build_report
+    from exhaust.sources.open import open_source
+
+    settings = get_settings()
+    base = data_dir or settings.data_dir
+    summary = _generate(base / "demo", learners, 7)
+    output = base / "reports" / f"{summary.batch_id}_progress.csv"
+    try:
+        with _progress("Building the progress exhaust"):
+            result = build_report(
+                open_source(f"files:{summary.folder}"), "progress-exhaust", summary.batch_id, output, settings=settings
+            )
+    except ExhaustError as error:
+        raise fail(error) from None
+    out.print(f"{result.rows} rows: {result.path.resolve()}", markup=False)
+
+
+def _generate(out_dir: Path, learners: int, seed: int):
+    from rich.progress import Progress
+
+    from exhaust.demo.generate import generate_demo
+
+    with Progress(console=err, transient=True, disable=not sys.stdout.isatty()) as bar:
+        task = bar.add_task("Generating demo data", total=100)
+        return generate_demo(out_dir, learners, seed, progress=lambda pct: bar.update(task, completed=pct))
+
+
+def _progress(label: str):
+    """A spinner on the terminal while one long step runs (nothing when not a terminal)."""
+    from contextlib import nullcontext
+
+    return err.status(label) if sys.stdout.isatty() else nullcontext()
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

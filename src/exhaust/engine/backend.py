@@ -1,0 +1,103 @@
+"""The engine backends: one Ibis connection per report run, DuckDB by default, PySpark when asked.
+
+Report logic is written once as Ibis expressions; a backend only loads Arrow tables and runs them.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Protocol
+
+import ibis
+import pyarrow as pa
+
+from exhaust.errors import BadInput
+
+
+class Backend(Protocol):
+    """Loads Arrow tables as Ibis tables and executes expressions back to Arrow."""
+
+    name: str
+
+    def table(self, name: str, data: pa.Table) -> ibis.Table: ...
+
+    def execute(self, expr: ibis.Table) -> pa.Table: ...
+
+    def close(self) -> None: ...
+
+
+class DuckDBBackend:
+    """An in-memory DuckDB database private to one report run."""
+
+    name = "duckdb"
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.con = ibis.duckdb.connect(threads=threads) if threads else ibis.duckdb.connect()
+
+    def table(self, name: str, data: pa.Table) -> ibis.Table:
+        return self.con.create_table(name, data, temp=True, overwrite=True)
+
+    def execute(self, expr: ibis.Table) -> pa.Table:
+        return self.con.to_pyarrow(expr)
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+
+_spark_lock = threading.Lock()
+_spark_session = None
+
+
+def spark_session():
+    """One local Spark session per process (starting Spark takes seconds)."""
+    global _spark_session
+    with _spark_lock:
+        if _spark_session is None:
+            try:
+                from pyspark.sql import SparkSession
+            except ImportError:
+                raise BadInput("the spark engine needs pyspark: pip install 'exhaust[spark]'") from None
+            _spark_session = (
+                SparkSession.builder.master("local[2]")
+                .appName("exhaust")
+                .config("spark.sql.session.timeZone", "UTC")
+                .config("spark.ui.enabled", "false")
+                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                .config("spark.sql.shuffle.partitions", "4")
+                .getOrCreate()
+            )
+            _spark_session.sparkContext.setLogLevel("ERROR")
+        return _spark_session
+
+
+class SparkBackend:
+    """The same expressions on PySpark; table names are unique because the session is shared."""
+
+    name = "spark"
+
+    def __init__(self) -> None:
+        self.con = ibis.pyspark.connect(spark_session())
+        self.prefix = f"x{uuid.uuid4().hex[:12]}_"
+        self.names: list[str] = []
+
+    def table(self, name: str, data: pa.Table) -> ibis.Table:
+        full = self.prefix + name
+        self.names.append(full)
+        return self.con.create_table(full, data, temp=True, overwrite=True)
+
+    def execute(self, expr: ibis.Table) -> pa.Table:
+        return self.con.to_pyarrow(expr)
+
+    def close(self) -> None:
+        for name in self.names:
+            self.con.drop_view(name, force=True) if hasattr(self.con, "drop_view") else None
+
+
+def open_backend(kind: str = "duckdb") -> Backend:
+    """A fresh backend of `kind` (duckdb or spark)."""
+    if kind == "duckdb":
+        return DuckDBBackend()
+    if kind == "spark":
+        return SparkBackend()
+    raise BadInput(f"unknown engine {kind!r}: use duckdb or spark")

@@ -1,0 +1,139 @@
+"""Progress exhaust fields (SPEC §3.1) as Ibis expressions.
+
+Progress is integer arithmetic (round-half-up of 100 x completed / leaves), so DuckDB and Spark give the
+same numbers; scores come from each learner's best attempt (highest score, ties to the latest attempt).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from exhaust.engine.hierarchy import CollectionNode
+from exhaust.engine.learners import Learners
+from exhaust.sources.base import Source
+
+ATTEMPT_COLUMNS = ["user_id", "content_id", "attempt_id", "total_score", "last_attempted_on"]
+
+
+@dataclass(frozen=True)
+class Dynamic:
+    """One dynamic column group member: the hierarchy id and its fields' column names."""
+
+    id: str
+    fields: dict[str, ir.Value]
+
+
+@dataclass
+class ProgressFields:
+    """Static fields by name, and the nested-collection and assessment groups in hierarchy order."""
+
+    table: ir.Table
+    nested: list[Dynamic]
+    assessments: list[Dynamic]
+
+
+def _collections_table(root: CollectionNode, nested: list[CollectionNode]) -> pa.Table:
+    nodes = [root, *nested]
+    return pa.table(
+        {
+            "collection_id": [n.identifier for n in nodes],
+            "position": list(range(len(nodes))),
+            "leaves": pa.array([n.leaves for n in nodes], pa.int64()),
+        }
+    )
+
+
+def _members_table(nodes: list[CollectionNode], completed: pa.Table) -> pa.Table:
+    """(collection_id, content_id) pairs whose completion counts; unknown membership counts every entry."""
+    everything = pc.unique(completed.column("content_id")).to_pylist() if completed.num_rows else []
+    pairs = [(n.identifier, m) for n in nodes for m in sorted(n.members if n.members is not None else everything)]
+    return pa.table(
+        {"collection_id": pa.array([p[0] for p in pairs], pa.string()), "content_id": pa.array([p[1] for p in pairs], pa.string())}
+    )
+
+
+def percent(completed: ir.IntegerValue, leaves: ir.IntegerValue) -> ir.IntegerValue:
+    """round-half-up(100 * completed / leaves), capped at 100; 0 when there are no leaves."""
+    half_up = ((completed * 200 + leaves) / (leaves * 2)).floor()
+    return ibis.cases((leaves <= 0, 0), else_=ibis.least(half_up, 100)).cast("int32")
+
+
+def _progress_by_collection(lx: Learners, nodes: list[CollectionNode]) -> ir.Table:
+    """One row per (learner, collection): the collection's progress for that learner."""
+    backend, data, enrol = lx.backend, lx.data, lx.base
+    collections = backend.table("collections", _collections_table(nodes[0], nodes[1:]))
+    members = backend.table("members", _members_table(nodes, data.completed_contents))
+    done = backend.table("done", data.completed_contents)
+    activity = backend.table("activity", data.activity)
+
+    done_counts = (
+        done.join(members, done.content_id == members.content_id)
+        .group_by([done.userid, members.collection_id])
+        .aggregate(done_count=ibis._.count())
+    )
+    pairs = enrol.select("userid", "completed_on", "status", "has_status").cross_join(collections)
+    joined = pairs.left_join(
+        done_counts,
+        (pairs.userid == done_counts.userid) & (pairs.collection_id == done_counts.collection_id),
+    ).select(pairs, done_count=done_counts.done_count)
+    joined = joined.left_join(
+        activity, (joined.userid == activity.userid) & (joined.collection_id == activity.activity_id)
+    ).select(joined, agg_count=activity.completed_count)
+    completed = ibis.ifelse(joined.has_status, joined.done_count.fill_null(0), joined.agg_count.fill_null(0))
+    finished = joined.completed_on.notnull() | (joined.status == 2)
+    progress = ibis.ifelse(finished, ibis.literal(100, "int32"), percent(completed, joined.leaves))
+    return joined.select("userid", "position", progress=progress)
+
+
+def _best_scores(lx: Learners, source: Source, assessments: list[str]) -> ir.Table | None:
+    data = lx.data
+    if not assessments:
+        return None
+    raw = source.attempts(data.course_id, data.batch_id, ATTEMPT_COLUMNS)
+    raw = raw.filter(
+        pc.and_(
+            pc.is_in(raw.column("content_id"), value_set=pa.array(assessments)),
+            pc.is_valid(raw.column("total_score")),
+        )
+    )
+    attempts = lx.backend.table("attempts", raw.rename_columns(["userid", *ATTEMPT_COLUMNS[1:]]))
+    order = [ibis.desc(attempts.total_score), ibis.desc(attempts.last_attempted_on), ibis.desc(attempts.attempt_id)]
+    window = ibis.window(group_by=[attempts.userid, attempts.content_id], order_by=order)
+    best = attempts.mutate(rank=ibis.row_number().over(window)).filter(ibis._.rank == 0)
+    aggregates = {"total_score": best.total_score.sum()}
+    for index, content_id in enumerate(assessments):
+        aggregates[f"score_{index}"] = best.total_score.max(where=best.content_id == content_id)
+    return best.group_by(best.userid.name("s_userid")).aggregate(**aggregates)
+
+
+def progress_fields(lx: Learners, source: Source) -> ProgressFields:
+    """The wide per-learner table of the progress exhaust, with its dynamic column groups."""
+    hierarchy = lx.data.hierarchy
+    nodes = [hierarchy.root, *hierarchy.nested]
+    by_collection = _progress_by_collection(lx, nodes)
+    wide = by_collection.group_by(by_collection.userid.name("p_userid")).aggregate(
+        **{f"progress_{i}": by_collection.progress.max(where=by_collection.position == i) for i in range(len(nodes))}
+    )
+    base = lx.base
+    table = base.left_join(wide, base.userid == wide.p_userid).drop("p_userid")
+    scores = _best_scores(lx, source, hierarchy.assessments)
+    if scores is not None:
+        table = table.left_join(scores, table.userid == scores.s_userid).drop("s_userid")
+    else:
+        table = table.mutate(total_score=ibis.null("float64"))
+
+    certificate = ibis.cases(
+        (table.cert_issued, "Issued"), (table.certstatus == 3, "Failed"), else_=ibis.null("string")
+    )
+    table = table.mutate(progress=table.progress_0, certificate_status=certificate, **lx.constants())
+    nested = [
+        Dynamic(n.identifier, {"progress": table[f"progress_{i}"], "level": ibis.literal(n.level, "string")})
+        for i, n in enumerate(hierarchy.nested, start=1)
+    ]
+    assessments = [Dynamic(a, {"score": table[f"score_{i}"]}) for i, a in enumerate(hierarchy.assessments)]
+    return ProgressFields(table, nested, assessments)

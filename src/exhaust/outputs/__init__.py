@@ -1,0 +1,1 @@
+"""Outputs: CSV files, zips, storage and signed links."""

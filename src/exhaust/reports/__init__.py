@@ -1,0 +1,1 @@
+"""Reports: declarative column profiles over the engine's fields, written as CSV."""

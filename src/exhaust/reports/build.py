@@ -1,0 +1,86 @@
+"""Build one report file: load a batch, compute the dataset's fields, apply the profile, write CSV."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis
+
+from exhaust.engine.backend import open_backend
+from exhaust.engine.hierarchy import AssessmentRules
+from exhaust.engine.inputs import load_batch
+from exhaust.engine.learners import learners
+from exhaust.errors import BadInput
+from exhaust.reports.csv_writer import write_csv
+from exhaust.reports.datasets import DATASETS, Fields, RequestContext
+from exhaust.reports.profiles import Column, Profile, load_profile
+from exhaust.settings import Settings, get_settings
+from exhaust.sources.base import Source
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What was written."""
+
+    dataset: str
+    profile: str
+    batch_id: str
+    collection_id: str
+    path: Path
+    rows: int
+    headers: tuple[str, ...]
+
+
+def expand_columns(profile: Profile, fields: Fields) -> list[tuple[str, ibis.Value]]:
+    """(header, expression) for every column of the profile, groups repeated per member."""
+    table = fields.table
+    out: list[tuple[str, ibis.Value]] = []
+    for column in profile.columns:
+        if isinstance(column, Column):
+            if column.field not in table.columns:
+                raise BadInput(f"profile {profile.name}: {profile.dataset} has no field {column.field!r}")
+            out.append((column.header, table[column.field]))
+            continue
+        for member in fields.groups.get(column.each, []):
+            for inner in column.columns:
+                if inner.field not in member.fields:
+                    raise BadInput(f"profile {profile.name}: group {column.each} has no field {inner.field!r}")
+                out.append((inner.header.replace("{id}", member.id), member.fields[inner.field]))
+    return out
+
+
+def build_report(
+    source: Source,
+    dataset: str,
+    batch_id: str,
+    output: Path,
+    *,
+    requested_channel: str | None = None,
+    profile: str | None = None,
+    engine: str | None = None,
+    settings: Settings | None = None,
+) -> ReportResult:
+    """Write `dataset` for `batch_id` as CSV to `output` (atomically) and say what was written."""
+    settings = settings or get_settings()
+    if dataset not in DATASETS:
+        raise BadInput(f"unknown report {dataset!r} (known: {', '.join(sorted(DATASETS))})")
+    chosen = load_profile(profile, dataset, settings.profiles_dir)
+    rules = AssessmentRules(
+        settings.assessment_content_types, settings.assessment_object_types, settings.assessment_primary_categories
+    )
+    data = load_batch(source, batch_id, rules)
+    backend = open_backend(engine or settings.engine)
+    try:
+        lx = learners(backend, data)
+        fields = DATASETS[dataset](lx, source, RequestContext(requested_channel))
+        columns = expand_columns(chosen, fields)
+        keys = {f"k{i}": fields.table[key] for i, key in enumerate(fields.order_by)}
+        values = {f"c{i}": value for i, (_, value) in enumerate(columns)}
+        expr = fields.table.select(**values, **keys).order_by(list(keys))
+        table = backend.execute(expr).drop_columns(list(keys))
+    finally:
+        backend.close()
+    headers = tuple(header for header, _ in columns)
+    write_csv(table, output, headers, timestamp_format=chosen.timestamp_format, bom=settings.csv_bom)
+    return ReportResult(dataset, chosen.name, batch_id, data.course_id, Path(output), table.num_rows, headers)

@@ -1,0 +1,61 @@
+"""All configuration in one object, read from EXHAUST_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings shared by the CLI, the workers and the API."""
+
+    model_config = SettingsConfigDict(env_prefix="EXHAUST_", extra="ignore")
+
+    data_dir: Path = Field(Path("exhaust-data"), description="Folder for embedded defaults (demo data, files).")
+    source: str = Field("", description="Where platform data comes from: a folder, files:DIR, or a URL.")
+    engine: str = Field("duckdb", description="Report engine backend: duckdb or spark.")
+    timezone: str = Field("Asia/Kolkata", description="Time zone of file-name dates and request ids.")
+    assessment_content_types: list[str] = Field(default_factory=lambda: ["SelfAssess"])
+    assessment_object_types: list[str] = Field(default_factory=lambda: ["QuestionSet"])
+    assessment_primary_categories: list[str] = Field(default_factory=lambda: ["Practice Question Set"])
+    csv_bom: bool = Field(False, description="Start CSV files with a UTF-8 byte order mark (for Excel).")
+    sunbird_encryption_key: str = Field("", description="Salt of Sunbird's PII encryption (sunbird_encryption_key).")
+    profiles_dir: Path | None = Field(None, description="Folder of extra report profiles (*.toml).")
+    users_redis_url: str = Field(
+        "", description="Redis user cache (user:<id> hashes), e.g. redis://127.0.0.1:6379/12; empty: users table."
+    )
+    users_redis_chunk: int = Field(1000, description="User ids per pipelined HGETALL round trip to Redis.")
+    optional_nodes_redis_url: str = Field(
+        "", description="Redis relation cache with <course>:<course>:optionalnodes sets, e.g. redis://host:6379/5."
+    )
+    content_api_url: str = Field(
+        "", description="Sunbird public API base (what precedes /course/v1/hierarchy/<id>); empty: hierarchy table."
+    )
+    content_api_key: str = Field("", description="Bearer token sent to the content service (never logged).")
+    content_api_timeout: float = Field(30.0, description="Seconds before one content service request gives up.")
+    content_api_retries: int = Field(3, description="Retries of a content service request on 5xx or network errors.")
+    cassandra_keyspaces: dict[str, str] = Field(
+        default_factory=lambda: {
+            "course_batch": "sunbird_courses",
+            "user_enrolments": "sunbird_courses",
+            "assessment_aggregator": "sunbird_courses",
+            "user_activity_agg": "sunbird_courses",
+            "user_consent": "sunbird",
+            "system_settings": "sunbird",
+            "content_hierarchy": "dev_hierarchy_store",
+        },
+        description="Cassandra keyspace of each table (JSON); tables not named keep Sunbird's defaults.",
+    )
+
+    def source_spec(self) -> str:
+        """The configured source, defaulting to the demo data folder."""
+        return self.source or f"files:{self.data_dir / 'demo'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()

@@ -1,0 +1,256 @@
+"""Turn loosely typed rows (JSONL, CSV, CQL, Redis) and foreign Arrow tables into the logical schema.
+
+Text formats carry maps and lists as native JSON values or JSON text, and timestamps in several
+spellings; everything is converted here once, and a value that cannot be converted is an error naming
+the file, the line and the column.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from exhaust.errors import SourceDataError
+from exhaust.sources.schema import TABLES, TableSpec
+
+# Sunbird's legacy enrolment text `2019-11-13 05:41:50:382+0000` uses a colon before the milliseconds.
+_LEGACY_MILLIS = re.compile(r"^(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}):(\d{1,3})")
+_COMPACT_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
+# Epoch milliseconds written as text (11+ digits, so basic ISO dates like 20200825 stay dates).
+_EPOCH_MILLIS = re.compile(r"-?\d{11,}")
+_TRUE = {"true", "t", "1", "yes", "y"}
+_FALSE = {"false", "f", "0", "no", "n"}
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """Parse ISO 8601, Cassandra's `yyyy-MM-dd HH:mm:ss[.SSS]+0000` and the legacy `:SSS` form, to UTC.
+
+    A value without an offset is taken as UTC (Cassandra stores UTC). Numbers are epoch milliseconds.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, bool):
+        raise ValueError("not a timestamp")
+    if isinstance(value, int | float):
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
+    text = str(value).strip()
+    if not text:
+        return None
+    if _EPOCH_MILLIS.fullmatch(text):
+        return parse_timestamp(int(text))
+    text = _LEGACY_MILLIS.sub(r"\1.\2", text)
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    text = _COMPACT_OFFSET.sub(r"\1:\2", text)
+    parsed = datetime.fromisoformat(text)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _json(value: object) -> object:
+    if isinstance(value, str):
+        text = value.strip()
+        return None if not text else json.loads(text)
+    return value
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _int(value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("not a whole number")
+        return int(value)
+    return int(str(value).strip())
+
+
+def _float(value: object) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError("not a number")
+    return float(value)
+
+
+def _bool(value: object) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError("not true or false")
+
+
+def _converter(arrow_type: pa.DataType):  # noqa: C901 - one branch per Arrow type is the clearest form
+    """A function converting one loosely typed value into a Python value of `arrow_type`."""
+    if pa.types.is_string(arrow_type):
+        return _text
+    if pa.types.is_integer(arrow_type):
+        return _int
+    if pa.types.is_floating(arrow_type):
+        return _float
+    if pa.types.is_boolean(arrow_type):
+        return _bool
+    if pa.types.is_timestamp(arrow_type):
+        return parse_timestamp
+    if pa.types.is_map(arrow_type):
+        key, item = _converter(arrow_type.key_type), _converter(arrow_type.item_type)
+
+        def to_map(value: object) -> list[tuple] | None:
+            value = _json(value)
+            if value is None:
+                return None
+            if not isinstance(value, Mapping):
+                raise ValueError("not a map")
+            return [(key(k), item(v)) for k, v in value.items()]
+
+        return to_map
+    if pa.types.is_list(arrow_type):
+        element = _converter(arrow_type.value_type)
+
+        def to_list(value: object) -> list | None:
+            value = _json(value)
+            if value is None:
+                return None
+            if not isinstance(value, list | tuple):
+                raise ValueError("not a list")
+            return [element(v) for v in value]
+
+        return to_list
+    if pa.types.is_struct(arrow_type):
+        fields = [(f.name, _converter(f.type)) for f in arrow_type]
+
+        def to_struct(value: object) -> dict | None:
+            value = _json(value)
+            if value is None:
+                return None
+            if not isinstance(value, Mapping):
+                raise ValueError("not an object")
+            return {name: convert(value.get(name)) for name, convert in fields}
+
+        return to_struct
+    raise TypeError(f"unsupported type {arrow_type}")
+
+
+def _hierarchy_text(value: object) -> str | None:
+    """Content hierarchies are kept as JSON text, validated to be a JSON object."""
+    parsed = _json(value)
+    if parsed is None:
+        return None
+    if not isinstance(parsed, Mapping):
+        raise ValueError("not a JSON object")
+    return value if isinstance(value, str) else json.dumps(parsed, ensure_ascii=False)
+
+
+# Sunbird's older column names, accepted on input and mapped to the logical name.
+ALIASES: dict[str, dict[str, str]] = {
+    "user_activity_agg": {"agg": "aggregates"},
+    "course_batch": {"createdfor": "created_for", "enrollmenttype": "enrollment_type"},
+}
+
+
+def rows_to_table(rows: Iterable[tuple[int, Mapping[str, object]]], table: str, origin: str) -> pa.Table:
+    """Build the logical table `table` from (line number, row) pairs read from `origin`.
+
+    Unknown columns are ignored; missing columns are null. A value that does not convert raises
+    SourceDataError naming the origin, the line and the column.
+    """
+    spec: TableSpec = TABLES[table]
+    aliases = ALIASES.get(table, {})
+    converters = {
+        f.name: (_hierarchy_text if (table, f.name) == ("content_hierarchy", "hierarchy") else _converter(f.type))
+        for f in spec.schema
+    }
+    columns: dict[str, list] = {name: [] for name in spec.columns}
+    for line, raw in rows:
+        row = dict(raw)
+        for old, new in aliases.items():
+            if old in row and row.get(new) is None:
+                row[new] = row.pop(old)
+        for name, convert in converters.items():
+            value = row.get(name)
+            try:
+                columns[name].append(convert(value))
+            except (ValueError, TypeError, json.JSONDecodeError) as exc:
+                shown = str(value)
+                shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                raise SourceDataError(
+                    f"{origin}, line {line}, column {name}: cannot read {shown!r} ({_reason(exc)})"
+                ) from None
+    return pa.table({name: pa.array(values, type=spec.schema.field(name).type) for name, values in columns.items()})
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return "invalid JSON"
+    text = str(exc).split("\n")[0]
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+def conform(table: pa.Table, name: str, origin: str) -> pa.Table:
+    """Cast a typed Arrow table (Parquet, a database) to the logical schema of `name`.
+
+    Columns are matched by name (aliases included); absent ones become null. When a vectorised cast
+    fails, the offending rows are converted one by one so the error names the line and column.
+    """
+    spec = TABLES[name]
+    for old, new in ALIASES.get(name, {}).items():
+        if old in table.column_names and new not in table.column_names:
+            table = table.rename_columns([new if c == old else c for c in table.column_names])
+    arrays = []
+    for field in spec.schema:
+        if field.name not in table.column_names:
+            arrays.append(pa.nulls(table.num_rows, field.type))
+            continue
+        column = table.column(field.name)
+        try:
+            arrays.append(_cast(column, field.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+            values = column.to_pylist()
+            rows = ((i + 1, {field.name: v}) for i, v in enumerate(values))
+            single = rows_to_table(rows, name, origin)  # raises with the line number
+            arrays.append(single.column(field.name))
+    return pa.table(arrays, schema=spec.schema)
+
+
+def _cast(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
+    if column.type.equals(target):
+        return column
+    if pa.types.is_timestamp(target) and pa.types.is_string(column.type):
+        parsed = pd.to_datetime(pd.Series(column.to_pylist()).map(_normalise_ts_text), utc=True, format="ISO8601")
+        return pa.chunked_array([pa.array(parsed, type=target)])
+    if pa.types.is_timestamp(target) and pa.types.is_timestamp(column.type) and column.type.tz is None:
+        return pc.assume_timezone(column, "UTC").cast(target)
+    return column.cast(target)
+
+
+def _normalise_ts_text(value: str | None) -> str | None:
+    parsed = parse_timestamp(value)
+    return None if parsed is None else parsed.isoformat()

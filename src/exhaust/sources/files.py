@@ -1,0 +1,122 @@
+"""The files adapter: a folder with one `<table>.parquet`, `.csv` or `.jsonl` per logical table.
+
+JSONL values may be native JSON or JSON text; CSV cells holding maps, lists or the hierarchy are JSON
+text. An empty file is an empty table. Tables are read once, on first use, and filtered in Arrow.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from exhaust.errors import BadInput, MissingTable, SourceDataError
+from exhaust.sources.base import Filters
+from exhaust.sources.coerce import ALIASES, conform, rows_to_table
+from exhaust.sources.memory import MemoryTables
+from exhaust.sources.schema import TABLES, empty_table
+
+SUFFIXES = (".parquet", ".jsonl", ".csv")
+
+
+class FileTables(MemoryTables):
+    """Logical tables read lazily from files in one folder."""
+
+    def __init__(self, folder: Path | str) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise BadInput(f"source folder {self.folder} does not exist")
+        missing = [name for name, spec in TABLES.items() if spec.required and self.path(name) is None]
+        if missing:
+            raise MissingTable(
+                f"source folder {self.folder} has no {', '.join(missing)} table "
+                f"(expected a file named <table>.parquet, .jsonl or .csv)"
+            )
+
+    def path(self, table: str) -> Path | None:
+        """The file holding `table`, if any."""
+        for suffix in SUFFIXES:
+            candidate = self.folder / f"{table}{suffix}"
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def load(self, table: str) -> pa.Table:
+        if table not in self._tables:
+            path = self.path(table)
+            self._tables[table] = empty_table(table) if path is None else read_table_file(path, table)
+        return self._tables[table]
+
+    def read(self, table: str, filters: Filters, columns: Sequence[str] | None = None) -> pa.Table:
+        """Parquet is read with predicate and column pushdown each time; text formats are parsed once."""
+        path = self.path(table)
+        if path is None or path.suffix != ".parquet" or path.stat().st_size == 0:
+            return super().read(table, filters, columns)
+        spec = TABLES[table]
+        wanted = list(columns) if columns is not None else spec.columns
+        try:
+            present = set(pq.read_schema(path).names)
+            expression = None
+            for column, values in filters.items():
+                term = pc.field(column).isin(list(values))
+                expression = term if expression is None else expression & term
+            data = pq.read_table(
+                path, columns=[c for c in wanted if c in present] + _alias_columns(table, present, wanted),
+                filters=expression,
+            )
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise SourceDataError(f"{path.name}: not a readable Parquet file ({exc})") from None
+        return conform(data, table, path.name).select(wanted)
+
+
+def _alias_columns(table: str, present: set[str], wanted: list[str]) -> list[str]:
+    """Older Sunbird column names present in the file for wanted logical columns."""
+    return [old for old, new in ALIASES.get(table, {}).items() if new in wanted and old in present and new not in present]
+
+
+def read_table_file(path: Path, table: str) -> pa.Table:
+    """Read one file into the logical schema of `table`."""
+    if path.stat().st_size == 0:
+        return empty_table(table)
+    if path.suffix == ".parquet":
+        try:
+            data = pq.read_table(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise SourceDataError(f"{path.name}: not a readable Parquet file ({exc})") from None
+        return conform(data, table, path.name)
+    rows = _jsonl_rows(path) if path.suffix == ".jsonl" else _csv_rows(path)
+    return rows_to_table(rows, table, path.name)
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise SourceDataError(f"{path.name}, line {line_no}: not valid JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise SourceDataError(f"{path.name}, line {line_no}: expected a JSON object per line")
+            yield line_no, row
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        for row in reader:
+            if None in row:
+                raise SourceDataError(f"{path.name}, line {reader.line_num}: more cells than header columns")
+            yield reader.line_num, {k: (v if v != "" else None) for k, v in row.items()}
+
+
+def write_table_file(table: pa.Table, path: Path) -> None:
+    """Write a logical table as Parquet (used by demo data and exports)."""
+    pq.write_table(table, path, compression="zstd")
