@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +24,27 @@ class Settings(BaseSettings):
     assessment_primary_categories: list[str] = Field(default_factory=lambda: ["Practice Question Set"])
     csv_bom: bool = Field(False, description="Start CSV files with a UTF-8 byte order mark (for Excel).")
     sunbird_encryption_key: str = Field("", description="Salt of Sunbird's PII encryption (sunbird_encryption_key).")
+    db_url: str = Field(
+        "", description="Job store: sqlite:///FILE or postgresql://…; default a SQLite file in data_dir."
+    )
+    job_table: str = Field("job_request", description="Name of the job table (Sunbird: <env>_job_request).")
+    storage_url: str = Field("", description="Where report files go: a folder, file://, s3://bucket/prefix, …")
+    storage_options: dict = Field(
+        default_factory=dict, description="Extra fsspec options as JSON (e.g. endpoint_url for S3)."
+    )
+    signing_secret: SecretStr = Field(
+        SecretStr(""), description="HMAC key of local download links; generated under data_dir when unset."
+    )
+    url_expiry_minutes: int = Field(30, ge=1, description="Lifetime of signed download URLs.")
+    zip_encryption: Literal["zipcrypto", "aes256"] = Field(
+        "zipcrypto", description="Zip password scheme: zipcrypto (opens everywhere) or aes256."
+    )
+    lease_seconds: float = Field(60, gt=0, description="A worker's claim on a job lasts this long unless renewed.")
+    max_attempts: int = Field(3, ge=1, description="Attempts per job before it is FAILED for good.")
+    retry_backoff_seconds: float = Field(10, ge=0, description="Wait before the 2nd attempt; x4 per attempt.")
+    poll_seconds: float = Field(0.5, gt=0, description="Idle workers look for due jobs this often.")
+    source_cache_seconds: float = Field(30, ge=0, description="A worker reuses an opened source this long.")
+    download_base_url: str = Field("", description="Public base URL of the API serving local /download links.")
     profiles_dir: Path | None = Field(None, description="Folder of extra report profiles (*.toml).")
     users_redis_url: str = Field(
         "", description="Redis user cache (user:<id> hashes), e.g. redis://127.0.0.1:6379/12; empty: users table."

@@ -77,21 +77,23 @@ class SparkBackend:
     name = "spark"
 
     def __init__(self) -> None:
-        self.con = ibis.pyspark.connect(spark_session())
+        self.session = spark_session()
+        self.con = ibis.pyspark.connect(self.session)
         self.prefix = f"x{uuid.uuid4().hex[:12]}_"
         self.names: list[str] = []
 
     def table(self, name: str, data: pa.Table) -> ibis.Table:
         full = self.prefix + name
         self.names.append(full)
-        return self.con.create_table(full, data, temp=True, overwrite=True)
+        self.session.createDataFrame(data).createOrReplaceTempView(full)
+        return self.con.table(full)
 
     def execute(self, expr: ibis.Table) -> pa.Table:
         return self.con.to_pyarrow(expr)
 
     def close(self) -> None:
         for name in self.names:
-            self.con.drop_view(name, force=True) if hasattr(self.con, "drop_view") else None
+            self.session.catalog.dropTempView(name)
 
 
 def open_backend(kind: str = "duckdb") -> Backend:

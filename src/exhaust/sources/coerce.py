@@ -8,11 +8,12 @@ the file, the line and the column.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -63,11 +64,20 @@ def _json(value: object) -> object:
     return value
 
 
+def _blank(value: object) -> bool:
+    """Missing: None, or text that is empty or only spaces (CSV cells, Redis hashes)."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
         return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     if isinstance(value, float) and value.is_integer():
@@ -75,20 +85,47 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
-def _int(value: object) -> int | None:
-    if value is None or value == "":
-        return None
+def _whole(value: object) -> int:
+    """A whole number from an int, an integral float (`2.0`, as pandas writes ints with nulls) or text."""
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError("not a whole number")
-        return int(value)
-    return int(str(value).strip())
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float | Decimal):
+        number = value
+    else:
+        text = str(value).strip()
+        try:
+            return int(text)
+        except ValueError:
+            number = float(text)  # raises ValueError for text that is no number at all
+    if not math.isfinite(number) or number != int(number):
+        raise ValueError("not a whole number")
+    return int(number)
+
+
+def _int_converter(arrow_type: pa.DataType):
+    """Whole numbers checked against the column's range, so an overflow is a row error, not a crash."""
+    bits = arrow_type.bit_width
+    low, high = (
+        (0, 2**bits - 1)
+        if pa.types.is_unsigned_integer(arrow_type)
+        else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+    )
+
+    def to_int(value: object) -> int | None:
+        if _blank(value):
+            return None
+        number = _whole(value)
+        if not low <= number <= high:
+            raise ValueError(f"out of range for {arrow_type}")
+        return number
+
+    return to_int
 
 
 def _float(value: object) -> float | None:
-    if value is None or value == "":
+    if _blank(value):
         return None
     if isinstance(value, bool):
         raise ValueError("not a number")
@@ -96,10 +133,12 @@ def _float(value: object) -> float | None:
 
 
 def _bool(value: object) -> bool | None:
-    if value is None or value == "":
+    if _blank(value):
         return None
     if isinstance(value, bool):
         return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
     word = str(value).strip().lower()
     if word in _TRUE:
         return True
@@ -108,12 +147,21 @@ def _bool(value: object) -> bool | None:
     raise ValueError("not true or false")
 
 
-def _converter(arrow_type: pa.DataType):  # noqa: C901 - one branch per Arrow type is the clearest form
+def _pairs(value: object) -> Iterable[tuple[object, object]]:
+    """Map entries from a JSON object, or from the list of (key, value) pairs Arrow gives for a map."""
+    if isinstance(value, Mapping):
+        return value.items()
+    if isinstance(value, list | tuple) and all(isinstance(p, list | tuple) and len(p) == 2 for p in value):
+        return [(k, v) for k, v in value]
+    raise ValueError("not a map")
+
+
+def _converter(arrow_type: pa.DataType):
     """A function converting one loosely typed value into a Python value of `arrow_type`."""
     if pa.types.is_string(arrow_type):
         return _text
     if pa.types.is_integer(arrow_type):
-        return _int
+        return _int_converter(arrow_type)
     if pa.types.is_floating(arrow_type):
         return _float
     if pa.types.is_boolean(arrow_type):
@@ -127,9 +175,10 @@ def _converter(arrow_type: pa.DataType):  # noqa: C901 - one branch per Arrow ty
             value = _json(value)
             if value is None:
                 return None
-            if not isinstance(value, Mapping):
-                raise ValueError("not a map")
-            return [(key(k), item(v)) for k, v in value.items()]
+            entries = [(key(k), item(v)) for k, v in _pairs(value)]
+            if any(k is None for k, _ in entries):
+                raise ValueError("a map key is empty")
+            return entries
 
         return to_map
     if pa.types.is_list(arrow_type):
@@ -169,11 +218,20 @@ def _hierarchy_text(value: object) -> str | None:
     return value if isinstance(value, str) else json.dumps(parsed, ensure_ascii=False)
 
 
-# Sunbird's older column names, accepted on input and mapped to the logical name.
+# Sunbird's older column names, accepted on input and mapped to the logical name. As upstream's
+# `latest(new, old)`, the old column is used only when the new one is missing or empty.
 ALIASES: dict[str, dict[str, str]] = {
     "user_activity_agg": {"agg": "aggregates"},
-    "course_batch": {"createdfor": "created_for", "enrollmenttype": "enrollment_type"},
+    "course_batch": {
+        "createdfor": "created_for",
+        "enrollmenttype": "enrollment_type",
+        "startdate": "start_date",
+        "enddate": "end_date",
+    },
 }
+
+_ROW_ERRORS = (ValueError, TypeError, OverflowError, UnicodeDecodeError)
+_ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, OverflowError)
 
 
 def rows_to_table(rows: Iterable[tuple[int, Mapping[str, object]]], table: str, origin: str) -> pa.Table:
@@ -185,26 +243,38 @@ def rows_to_table(rows: Iterable[tuple[int, Mapping[str, object]]], table: str, 
     spec: TableSpec = TABLES[table]
     aliases = ALIASES.get(table, {})
     converters = {
-        f.name: (_hierarchy_text if (table, f.name) == ("content_hierarchy", "hierarchy") else _converter(f.type))
+        f.name: (
+            _hierarchy_text if (table, f.name) == ("content_hierarchy", "hierarchy") else _converter(f.type)
+        )
         for f in spec.schema
     }
     columns: dict[str, list] = {name: [] for name in spec.columns}
     for line, raw in rows:
         row = dict(raw)
         for old, new in aliases.items():
-            if old in row and row.get(new) is None:
-                row[new] = row.pop(old)
+            if old in row:
+                stale = row.pop(old)
+                if _blank(row.get(new)):
+                    row[new] = stale
         for name, convert in converters.items():
             value = row.get(name)
             try:
                 columns[name].append(convert(value))
-            except (ValueError, TypeError, json.JSONDecodeError) as exc:
+            except _ROW_ERRORS as exc:
                 shown = str(value)
                 shown = shown if len(shown) <= 60 else shown[:57] + "..."
                 raise SourceDataError(
                     f"{origin}, line {line}, column {name}: cannot read {shown!r} ({_reason(exc)})"
                 ) from None
-    return pa.table({name: pa.array(values, type=spec.schema.field(name).type) for name, values in columns.items()})
+    arrays = {}
+    for name, values in columns.items():
+        try:
+            arrays[name] = pa.array(values, type=spec.schema.field(name).type)
+        except _ARROW_ERRORS as exc:
+            raise SourceDataError(
+                f"{origin}, column {name}: cannot store the values ({_reason(exc)})"
+            ) from None
+    return pa.table(arrays, schema=spec.schema)
 
 
 def _reason(exc: Exception) -> str:
@@ -218,7 +288,7 @@ def conform(table: pa.Table, name: str, origin: str) -> pa.Table:
     """Cast a typed Arrow table (Parquet, a database) to the logical schema of `name`.
 
     Columns are matched by name (aliases included); absent ones become null. When a vectorised cast
-    fails, the offending rows are converted one by one so the error names the line and column.
+    fails, the values are converted one by one so the error names the row (as `line`) and column.
     """
     spec = TABLES[name]
     for old, new in ALIASES.get(name, {}).items():
@@ -232,10 +302,10 @@ def conform(table: pa.Table, name: str, origin: str) -> pa.Table:
         column = table.column(field.name)
         try:
             arrays.append(_cast(column, field.type))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        except (*_ARROW_ERRORS, *_ROW_ERRORS):
             values = column.to_pylist()
             rows = ((i + 1, {field.name: v}) for i, v in enumerate(values))
-            single = rows_to_table(rows, name, origin)  # raises with the line number
+            single = rows_to_table(rows, name, origin)  # raises with the row number
             arrays.append(single.column(field.name))
     return pa.table(arrays, schema=spec.schema)
 
@@ -243,14 +313,14 @@ def conform(table: pa.Table, name: str, origin: str) -> pa.Table:
 def _cast(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
     if column.type.equals(target):
         return column
-    if pa.types.is_timestamp(target) and pa.types.is_string(column.type):
-        parsed = pd.to_datetime(pd.Series(column.to_pylist()).map(_normalise_ts_text), utc=True, format="ISO8601")
-        return pa.chunked_array([pa.array(parsed, type=target)])
-    if pa.types.is_timestamp(target) and pa.types.is_timestamp(column.type) and column.type.tz is None:
-        return pc.assume_timezone(column, "UTC").cast(target)
+    if pa.types.is_timestamp(target) and (
+        pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    ):
+        # Text timestamps come in several spellings (see parse_timestamp); parse each value.
+        return pa.chunked_array([pa.array([parse_timestamp(v) for v in column.to_pylist()], type=target)])
+    if pa.types.is_timestamp(target) and pa.types.is_timestamp(column.type):
+        if column.type.tz is None:
+            column = pc.assume_timezone(column, "UTC")
+        # Spark and Cassandra exports carry micro- or nanoseconds; the logical unit is milliseconds.
+        return column.cast(target, safe=False)
     return column.cast(target)
-
-
-def _normalise_ts_text(value: str | None) -> str | None:
-    parsed = parse_timestamp(value)
-    return None if parsed is None else parsed.isoformat()

@@ -257,7 +257,7 @@ class _InsertParser:
         # USING TTL/TIMESTAMP only affect storage, not the row.
 
     # -- values --------------------------------------------------------------------------------------
-    def value(self) -> object:  # noqa: C901 - one branch per literal kind reads best
+    def value(self) -> object:
         token = self.take()
         kind, text = token.kind, token.text
         if kind == "string":

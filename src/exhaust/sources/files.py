@@ -10,6 +10,7 @@ import csv
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,6 +23,7 @@ from exhaust.sources.memory import MemoryTables
 from exhaust.sources.schema import TABLES, empty_table
 
 SUFFIXES = (".parquet", ".jsonl", ".csv")
+_MAX_CELL = 1 << 30
 
 
 class FileTables(MemoryTables):
@@ -67,7 +69,8 @@ class FileTables(MemoryTables):
                 term = pc.field(column).isin(list(values))
                 expression = term if expression is None else expression & term
             data = pq.read_table(
-                path, columns=[c for c in wanted if c in present] + _alias_columns(table, present, wanted),
+                path,
+                columns=[c for c in wanted if c in present] + _alias_columns(table, present, wanted),
                 filters=expression,
             )
         except (pa.ArrowInvalid, OSError) as exc:
@@ -77,7 +80,11 @@ class FileTables(MemoryTables):
 
 def _alias_columns(table: str, present: set[str], wanted: list[str]) -> list[str]:
     """Older Sunbird column names present in the file for wanted logical columns."""
-    return [old for old, new in ALIASES.get(table, {}).items() if new in wanted and old in present and new not in present]
+    return [
+        old
+        for old, new in ALIASES.get(table, {}).items()
+        if new in wanted and old in present and new not in present
+    ]
 
 
 def read_table_file(path: Path, table: str) -> pa.Table:
@@ -95,26 +102,61 @@ def read_table_file(path: Path, table: str) -> pa.Table:
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict]]:
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
+    with path.open("rb") as handle:
+        for line_no, line in enumerate(_decoded_lines(handle, path), start=1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise SourceDataError(f"{path.name}, line {line_no}: not valid JSON ({exc.msg})") from None
+                raise SourceDataError(
+                    f"{path.name}, line {line_no}, character {exc.colno}: not valid JSON ({exc.msg})"
+                ) from None
             if not isinstance(row, dict):
                 raise SourceDataError(f"{path.name}, line {line_no}: expected a JSON object per line")
             yield line_no, row
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        for row in reader:
-            if None in row:
-                raise SourceDataError(f"{path.name}, line {reader.line_num}: more cells than header columns")
-            yield reader.line_num, {k: (v if v != "" else None) for k, v in row.items()}
+    # A hierarchy cell easily passes the csv module's default 128 KiB field limit.
+    csv.field_size_limit(max(csv.field_size_limit(), _MAX_CELL))
+    with path.open("rb") as handle:
+        reader = csv.reader(_decoded_lines(handle, path))
+        try:
+            header = [name.strip() for name in next(reader, [])]
+            for cells in reader:
+                if not cells:
+                    continue  # a blank line
+                if len(cells) != len(header):
+                    _bad_width(path, reader.line_num, header, cells)
+                yield (
+                    reader.line_num,
+                    {k: (v if v != "" else None) for k, v in zip(header, cells, strict=True)},
+                )
+        except csv.Error as exc:
+            raise SourceDataError(f"{path.name}, line {reader.line_num}: not valid CSV ({exc})") from None
+
+
+def _bad_width(path: Path, line: int, header: list[str], cells: list[str]) -> None:
+    if len(cells) > len(header):
+        raise SourceDataError(
+            f"{path.name}, line {line}, column {len(header) + 1}: {len(cells)} cells but the header has "
+            f"{len(header)} columns"
+        )
+    raise SourceDataError(
+        f"{path.name}, line {line}, column {header[len(cells)]}: {len(cells)} cells but the header has "
+        f"{len(header)} columns"
+    )
+
+
+def _decoded_lines(handle: BinaryIO, path: Path) -> Iterator[str]:
+    """UTF-8 lines (a leading byte order mark dropped); undecodable bytes are an error naming the line."""
+    for line_no, raw in enumerate(handle, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SourceDataError(f"{path.name}, line {line_no}: not UTF-8 text") from None
+        yield line.removeprefix("\ufeff") if line_no == 1 else line
 
 
 def write_table_file(table: pa.Table, path: Path) -> None:

@@ -1,0 +1,186 @@
+"""The PostgreSQL adapter: Sunbird's logical tables in one schema of a PostgreSQL database.
+
+Reads push the batch filters into SQL (`col = ANY(%s)`) and page through a server-side cursor, so only
+the requested batches' rows leave the server. Tables made by `create_tables` mirror Sunbird's types
+(text, integer, double precision, boolean, timestamptz) with maps, lists and the question UDT as `json`.
+Tables made by other means are read too: columns are looked up in the catalog, Sunbird's older column
+names are accepted, `jsonb` and array columns are turned into JSON text, and absent columns are null.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+import pyarrow as pa
+from psycopg import sql
+
+from exhaust.errors import BadInput, MissingTable, SourceDataError
+from exhaust.sources.base import Filters
+from exhaust.sources.coerce import ALIASES, conform
+from exhaust.sources.failures import SourceUnavailable, redact_url
+from exhaust.sources.schema import TABLES, TableSpec, empty_table
+
+SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+CONNECT_TIMEOUT = 10
+JSON_TYPES = {"json", "jsonb"}
+TIME_TYPES = {"timestamp with time zone", "timestamp without time zone", "date"}
+
+
+def is_postgres_url(spec: str) -> bool:
+    return spec.split("://", 1)[0].lower() in SCHEMES
+
+
+def parse_postgres_spec(spec: str) -> tuple[str, str]:
+    """(libpq connection URL, schema) from `postgresql://…?schema=S`; the schema defaults to `public`."""
+    parts = urlsplit(spec)
+    if parts.scheme.lower() not in SCHEMES:
+        raise BadInput(f"not a PostgreSQL URL: {redact_url(spec)}")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schemas = [value for key, value in query if key == "schema"]
+    rest = [(key, value) for key, value in query if key != "schema"]
+    schema = schemas[-1] if schemas else "public"
+    if not schema:
+        raise BadInput("the PostgreSQL source URL has an empty schema= parameter")
+    return urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(rest), "")), schema
+
+
+def connect(url: str) -> psycopg.Connection:
+    """A connection in UTC that gives up after CONNECT_TIMEOUT seconds instead of hanging."""
+    options = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT}
+    try:
+        conn = psycopg.connect(url, autocommit=True, **options)
+    except psycopg.Error as exc:
+        raise SourceUnavailable(
+            f"cannot connect to PostgreSQL at {redact_url(url)}: {_first_line(exc)}"
+        ) from None
+    conn.execute("SET TIME ZONE 'UTC'")
+    return conn
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__
+
+
+@dataclass(frozen=True)
+class _Column:
+    name: str  # the column in the database
+    data_type: str  # information_schema data_type
+
+
+class PostgresTables:
+    """`TableStore` over one PostgreSQL schema."""
+
+    def __init__(self, url: str, schema: str = "public", *, fetch_size: int = 10_000) -> None:
+        self.url = url
+        self.schema = schema
+        self.fetch_size = fetch_size
+        self._catalog: dict[str, dict[str, _Column] | None] = {}
+
+    def read(self, table: str, filters: Filters, columns: Sequence[str] | None = None) -> pa.Table:
+        """Rows of `table` matching `filters`, selected and paged in the database."""
+        spec = TABLES[table]
+        wanted = list(columns) if columns is not None else spec.columns
+        with connect(self.url) as conn:
+            present = self._columns(conn, spec)
+            if present is None:
+                return empty_table(table).select(wanted)
+            query, params = self._query(spec, present, filters, wanted)
+            chunks = self._fetch(conn, query, params, table)
+        if not chunks:
+            return empty_table(table).select(wanted)
+        return pa.concat_tables(chunks).select(wanted)
+
+    def _columns(self, conn: psycopg.Connection, spec: TableSpec) -> dict[str, _Column] | None:
+        if spec.name not in self._catalog:
+            rows = conn.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = %s",
+                (self.schema, spec.name),
+            ).fetchall()
+            if not rows and spec.required:
+                raise MissingTable(f"PostgreSQL schema {self.schema} has no {spec.name} table")
+            self._catalog[spec.name] = {name: _Column(name, kind) for name, kind in rows} if rows else None
+        return self._catalog[spec.name]
+
+    def _query(
+        self, spec: TableSpec, present: dict[str, _Column], filters: Filters, wanted: list[str]
+    ) -> tuple[sql.Composed, list]:
+        selected = []
+        for name in wanted:
+            column = _resolve(spec.name, name, present)
+            if column is not None:
+                selected.append(
+                    sql.SQL("{} AS {}").format(_expression(spec, name, column), sql.Identifier(name))
+                )
+        conditions, params = [], []
+        for name, values in filters.items():
+            column = _resolve(spec.name, name, present)
+            if column is None:
+                raise SourceDataError(f"PostgreSQL table {self.schema}.{spec.name} has no column {name}")
+            conditions.append(sql.SQL("{} = ANY(%s::text[])").format(sql.Identifier(column.name)))
+            params.append([str(value) for value in values])
+        if not selected:
+            selected = [sql.SQL("NULL AS {}").format(sql.Identifier("__none"))]
+        query = sql.SQL("SELECT {} FROM {}.{}").format(
+            sql.SQL(", ").join(selected), sql.Identifier(self.schema), sql.Identifier(spec.name)
+        )
+        if conditions:
+            query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions)
+        return query, params
+
+    def _fetch(
+        self, conn: psycopg.Connection, query: sql.Composed, params: list, table: str
+    ) -> list[pa.Table]:
+        origin = f"PostgreSQL {self.schema}.{table}"
+        chunks: list[pa.Table] = []
+        try:
+            with conn.transaction(), conn.cursor(name="exhaust_read") as cursor:
+                cursor.execute(query, params)
+                names = None
+                start = 0
+                while rows := cursor.fetchmany(self.fetch_size):
+                    names = names or [d.name for d in cursor.description]
+                    raw = pa.table({name: pa.array([row[i] for row in rows]) for i, name in enumerate(names)})
+                    chunks.append(conform(raw, table, f"{origin} (result rows from {start + 1})"))
+                    start += len(rows)
+        except psycopg.OperationalError as exc:
+            raise SourceUnavailable(f"reading {origin} failed: {_first_line(exc)}") from None
+        except psycopg.Error as exc:
+            raise SourceDataError(f"reading {origin} failed: {_first_line(exc)}") from None
+        except pa.ArrowException as exc:
+            raise SourceDataError(f"{origin}: unexpected column values ({_first_line(exc)})") from None
+        return chunks
+
+
+def _resolve(table: str, name: str, present: dict[str, _Column]) -> _Column | None:
+    """The database column holding logical column `name` (or its older Sunbird name)."""
+    if name in present:
+        return present[name]
+    for old, new in ALIASES.get(table, {}).items():
+        if new == name and old in present:
+            return present[old]
+    return None
+
+
+def _expression(spec: TableSpec, name: str, column: _Column) -> sql.Composable:
+    """SQL turning the stored column into what `conform` reads for the logical column `name`."""
+    target = spec.schema.field(name).type
+    ident = sql.Identifier(column.name)
+    kind = column.data_type
+    nested = pa.types.is_map(target) or pa.types.is_list(target) or pa.types.is_struct(target)
+    if kind in JSON_TYPES:
+        return sql.SQL("{}::text").format(ident)
+    if kind == "ARRAY":
+        return sql.SQL("to_json({})::text").format(ident)
+    if nested:
+        return ident
+    if pa.types.is_timestamp(target) and kind in TIME_TYPES:
+        return sql.SQL("date_trunc('milliseconds', {})").format(ident)
+    if pa.types.is_string(target) and kind in TIME_TYPES:
+        # Sunbird's batch dates are timestamps in Cassandra and `yyyy-MM-dd` text in the logical model.
+        return sql.SQL("to_char({}, 'YYYY-MM-DD')").format(ident)
+    return ident
