@@ -1,18 +1,60 @@
-"""Build the configured Source from a source spec string (SPEC §2, the EXHAUST_SOURCE setting)."""
+"""Build the configured Source from a source spec string and the settings (SPEC §2).
+
+`EXHAUST_SOURCE` names the table store: a folder or `files:DIR`, `postgresql://…?schema=S`, or
+`cassandra://host1,host2/…`. Independently, `EXHAUST_USERS_REDIS_URL` makes users come from Sunbird's
+Redis cache, `EXHAUST_OPTIONAL_NODES_REDIS_URL` supplies optional nodes, and `EXHAUST_CONTENT_API_URL`
+makes hierarchies and search come from the content service.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from exhaust.errors import BadInput
-from exhaust.sources.base import Source
+from exhaust.settings import Settings, get_settings
+from exhaust.sources.base import Source, TableStore
+from exhaust.sources.cassandra import CassandraTables, parse_cassandra_spec
+from exhaust.sources.content_api import ContentApi
+from exhaust.sources.failures import redact_url
 from exhaust.sources.files import FileTables
+from exhaust.sources.postgres import PostgresTables, is_postgres_url, parse_postgres_spec
+from exhaust.sources.redis_users import RedisOptionalNodes, RedisUsers
+
+SPEC_HELP = "a folder, files:DIR, postgresql://…?schema=S or cassandra://host1,host2/"
 
 
-def open_source(spec: str) -> Source:
-    """Open `spec`: a folder path or `files:DIR`."""
+def open_tables(spec: str, settings: Settings | None = None) -> TableStore:
+    """The table store named by `spec` alone (no Redis or content service)."""
+    spec = spec.strip()
+    if not spec:
+        raise BadInput(f"no source configured: set EXHAUST_SOURCE to {SPEC_HELP}")
     if spec.startswith("files:"):
-        return Source(FileTables(Path(spec.removeprefix("files:"))))
+        return FileTables(Path(spec.removeprefix("files:")))
     if "://" not in spec:
-        return Source(FileTables(Path(spec)))
-    raise BadInput(f"unsupported source {spec!r}: use a folder or files:DIR")
+        return FileTables(Path(spec))
+    if is_postgres_url(spec):
+        url, schema = parse_postgres_spec(spec)
+        return PostgresTables(url, schema)
+    if spec.startswith("cassandra://"):
+        settings = settings or get_settings()
+        return CassandraTables(parse_cassandra_spec(spec), settings.cassandra_keyspaces)
+    raise BadInput(f"unsupported source {redact_url(spec)}: use {SPEC_HELP}")
+
+
+def open_source(spec: str, settings: Settings | None = None) -> Source:
+    """The Source of `spec`, with users, optional nodes and content from the services the settings name."""
+    settings = settings or get_settings()
+    tables = open_tables(spec, settings)
+    if isinstance(tables, CassandraTables) and not settings.users_redis_url:
+        raise BadInput("a Cassandra source needs the Redis user cache: set EXHAUST_USERS_REDIS_URL")
+    users = RedisUsers(settings.users_redis_url, chunk=settings.users_redis_chunk) if settings.users_redis_url else None
+    optional = RedisOptionalNodes(settings.optional_nodes_redis_url) if settings.optional_nodes_redis_url else None
+    content = None
+    if settings.content_api_url:
+        content = ContentApi(
+            settings.content_api_url,
+            timeout=settings.content_api_timeout,
+            retries=settings.content_api_retries,
+            api_key=settings.content_api_key,
+        )
+    return Source(tables, users=users, content=content, optional_nodes=optional, search=content)

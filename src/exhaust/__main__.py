@@ -1,0 +1,5 @@
+"""`python -m exhaust` runs the CLI."""
+
+from exhaust.cli import app
+
+app()
