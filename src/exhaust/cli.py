@@ -29,7 +29,9 @@ def fail(error: ExhaustError) -> typer.Exit:
 
 @app.command()
 def report(
-    dataset: str = typer.Argument(..., help="progress-exhaust, userinfo-exhaust, response-exhaust or course-mentor"),
+    dataset: str = typer.Argument(
+        ..., help="progress-exhaust, userinfo-exhaust, response-exhaust or course-mentor"
+    ),
     batch: str = typer.Option(..., "--batch", help="Batch id"),
     output: Path = typer.Option(..., "--output", "-o", help="CSV file to write"),
     source: str | None = typer.Option(None, "--source", help="Data folder, files:DIR, or a source URL"),
@@ -67,7 +69,9 @@ def demo_data(
 ) -> None:
     """Write a realistic synthetic data set (Parquet, one file per table)."""
     summary = _generate(out_dir, learners, seed)
-    out.print(f"{learners} learners written to {summary.folder} (main batch {summary.batch_id})", markup=False)
+    out.print(
+        f"{learners} learners written to {summary.folder} (main batch {summary.batch_id})", markup=False
+    )
 
 
 @app.command()
@@ -86,7 +90,11 @@ def demo(
     try:
         with _progress("Building the progress exhaust"):
             result = build_report(
-                open_source(f"files:{summary.folder}"), "progress-exhaust", summary.batch_id, output, settings=settings
+                open_source(f"files:{summary.folder}"),
+                "progress-exhaust",
+                summary.batch_id,
+                output,
+                settings=settings,
             )
     except ExhaustError as error:
         raise fail(error) from None

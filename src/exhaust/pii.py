@@ -121,17 +121,18 @@ def decrypt_array(values: pa.Array | pa.ChunkedArray, salt: str) -> pa.Array:
 
 
 # --- vectorised implementation -------------------------------------------------------------------
+#
+# Values are processed in groups of equal byte length, each a 2-D uint8 array (one row per value),
+# so salting, padding, base64 and line breaks are plain column operations. A column has few distinct
+# lengths, and ciphertexts only come in multiples of 16 bytes, so groups stay few. Each round joins
+# every group into one buffer for a single cipher call.
 
 
-class _Packed(NamedTuple):
-    """Variable-length byte strings: all bytes back to back, and offsets (n + 1, starting at 0)."""
+class _Group(NamedTuple):
+    """Values of equal length: their positions in the input column and their bytes, one per row."""
 
+    rows: np.ndarray
     data: np.ndarray
-    offsets: np.ndarray
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return np.diff(self.offsets)
 
 
 def _by_slices(values: pa.Array | pa.ChunkedArray, work) -> pa.Array:
@@ -147,123 +148,140 @@ def _by_slices(values: pa.Array | pa.ChunkedArray, work) -> pa.Array:
     return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
 
 
-def _pack(values: pa.Array) -> _Packed:
-    """The bytes of a string array (nulls as empty strings)."""
-    clean = pc.fill_null(values, "") if values.null_count else values
-    _, offsets_buf, data_buf = clean.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[clean.offset : clean.offset + len(clean) + 1]
-    offsets = offsets.astype(np.int64)
-    data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0] : offsets[-1]] if data_buf else np.empty(0, np.uint8)
-    return _Packed(data, offsets - offsets[0])
+def _partition(keys: np.ndarray) -> list[np.ndarray]:
+    """Indices of `keys` grouped by equal key."""
+    order = np.argsort(keys, kind="stable")
+    bounds = np.flatnonzero(np.diff(keys[order])) + 1
+    return [part for part in np.split(order, bounds) if len(part)]
 
 
-def _starts(lengths: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=out[1:])
-    return out
+def _groups(values: pa.Array) -> list[_Group]:
+    """The non-null values of a string array, grouped by byte length.
+
+    Sorting the column by length (an Arrow take) makes each group one contiguous run of bytes.
+    """
+    lengths = pc.fill_null(pc.binary_length(values), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    order = np.argsort(lengths, kind="stable")
+    ordered = pc.fill_null(values, "").take(pa.array(order))
+    _, offsets_buf, data_buf = ordered.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[: len(ordered) + 1].astype(np.int64)
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
+    sorted_lengths = lengths[order]
+    bounds = np.concatenate(([0], np.flatnonzero(np.diff(sorted_lengths)) + 1, [len(order)]))
+    groups = []
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        width = int(sorted_lengths[a]) if b > a else -1
+        if width < 0:
+            continue
+        block = data[offsets[a] : offsets[b]].reshape(b - a, width)
+        groups.append(_Group(order[a:b], block))
+    return groups
 
 
-def _within(lengths: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """For every byte of the packed data, its index inside its own string."""
-    return np.arange(starts[-1], dtype=np.int64) - np.repeat(starts[:-1], lengths)
+def _strings(data: np.ndarray) -> pa.Array:
+    """A string array from a 2-D array of equal-length rows (UTF-8 not checked)."""
+    rows, width = data.shape
+    offsets = np.arange(rows + 1, dtype=np.int64) * width
+    buffer = pa.py_buffer(np.ascontiguousarray(data))
+    if offsets[-1] < 2**31:
+        return pa.StringArray.from_buffers(rows, pa.py_buffer(offsets.astype(np.int32)), buffer)
+    return pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), buffer).cast(pa.string())
 
 
-def _segment_sums(flags: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    total = np.zeros(len(flags) + 1, dtype=np.int64)
-    np.cumsum(flags, out=total[1:])
-    return total[offsets[1:]] - total[offsets[:-1]]
+def _assemble(values: pa.Array, groups: list[_Group], texts: list[pa.Array], base: pa.Array) -> pa.Array:
+    """`base` with the rows of every group replaced by that group's texts."""
+    if not groups:
+        return base
+    rows = np.concatenate([g.rows for g in groups])
+    joined = pa.concat_arrays(texts) if len(texts) > 1 else texts[0]
+    order = np.argsort(rows, kind="stable")
+    if len(rows) == len(values):
+        return joined.take(pa.array(order))
+    mask = np.zeros(len(values), dtype=bool)
+    mask[rows] = True
+    return pc.replace_with_mask(base, pa.array(mask), joined.take(pa.array(order)))
 
 
-def _to_arrow(packed: _Packed) -> pa.Array:
-    n = len(packed.offsets) - 1
-    if packed.offsets[-1] < 2**31 - 1:
-        offsets = pa.py_buffer(packed.offsets.astype(np.int32))
-        return pa.StringArray.from_buffers(n, offsets, pa.py_buffer(packed.data))
-    large = pa.LargeStringArray.from_buffers(n, pa.py_buffer(packed.offsets), pa.py_buffer(packed.data))
-    return large.cast(pa.string())
+def _ecb(blocks: list[np.ndarray], encrypt: bool) -> list[np.ndarray]:
+    """AES-ECB over every 2-D block (rows a multiple of 16 bytes long) in one cipher call."""
+    if not blocks:
+        return []
+    context = _cipher().encryptor() if encrypt else _cipher().decryptor()
+    joined = np.concatenate([b.ravel() for b in blocks]).tobytes()
+    out = np.frombuffer(context.update(joined) + context.finalize(), dtype=np.uint8)
+    result, start = [], 0
+    for block in blocks:
+        result.append(out[start : start + block.size].reshape(block.shape))
+        start += block.size
+    return result
 
 
 def _encrypt_slice(values: pa.Array, prefix: bytes) -> pa.Array:
-    packed = _pack(values)
+    groups = _groups(values)
+    salt = np.frombuffer(prefix, dtype=np.uint8)
     for _ in range(ROUNDS):
-        packed = _encode_java(_aes_encrypt(packed, prefix))
-    out = _to_arrow(packed)
-    return pc.if_else(values.is_null(), pa.scalar(None, pa.string()), out) if values.null_count else out
+        blocks = []
+        for group in groups:
+            count, width = group.data.shape
+            size = len(salt) + width
+            padded = (size // _BLOCK + 1) * _BLOCK
+            block = np.empty((count, padded), dtype=np.uint8)
+            block[:, : len(salt)] = salt
+            block[:, len(salt) : size] = group.data
+            block[:, size:] = padded - size
+            blocks.append(block)
+        groups = [_Group(g.rows, _base64_java(c)) for g, c in zip(groups, _ecb(blocks, True), strict=True)]
+    return _assemble(values, groups, [_strings(g.data) for g in groups], pa.nulls(len(values), pa.string()))
 
 
-def _aes_encrypt(packed: _Packed, prefix: bytes) -> _Packed:
-    """AES-ECB(prefix + value) with PKCS7 padding for every value, in one cipher call."""
-    n = len(packed.offsets) - 1
-    lengths = packed.lengths
-    message = lengths + len(prefix)
-    padded = (message // _BLOCK + 1) * _BLOCK
-    starts = _starts(padded)
-    buf = np.repeat((padded - message).astype(np.uint8), padded)
-    if prefix:
-        salt = np.frombuffer(prefix, dtype=np.uint8)
-        where = np.repeat(starts[:-1], len(salt)) + np.tile(np.arange(len(salt)), n)
-        buf[where] = np.tile(salt, n)
-    if len(packed.data):
-        dest = np.repeat(starts[:-1] + len(prefix) - packed.offsets[:-1], lengths)
-        buf[dest + np.arange(len(packed.data), dtype=np.int64)] = packed.data
-    encryptor = _cipher().encryptor()
-    cipher = encryptor.update(buf.tobytes()) + encryptor.finalize()
-    return _Packed(np.frombuffer(cipher, dtype=np.uint8), starts)
+def _base64_java(raw: np.ndarray) -> np.ndarray:
+    """Base64 of every row, with a newline after each full 76-character line (sun.misc style).
 
-
-def _encode_java(packed: _Packed) -> _Packed:
-    """Base64 of every value with sun.misc.BASE64Encoder's line breaks."""
-    lengths = packed.lengths
-    groups = (lengths + 2) // 3
-    group_starts = _starts(groups * 3)
-    triples = np.zeros(group_starts[-1], dtype=np.uint8)
-    triples[np.repeat(group_starts[:-1], lengths) + _within(lengths, packed.offsets)] = packed.data
-    t = triples.reshape(-1, 3).astype(np.uint32)
-    word = (t[:, 0] << 16) | (t[:, 1] << 8) | t[:, 2]
-    chars = np.empty((len(word), 4), dtype=np.uint8)
-    for i, shift in enumerate((18, 12, 6, 0)):
-        chars[:, i] = _ALPHABET[(word >> shift) & 63]
-    chars = chars.ravel()
-    encoded = groups * 4
-    char_starts = _starts(encoded)
-    missing = (3 - lengths % 3) % 3
-    chars[char_starts[1:][missing >= 1] - 1] = _EQ
-    chars[char_starts[1:][missing == 2] - 2] = _EQ
-    sized = encoded + lengths // _LINE_BYTES
-    out_starts = _starts(sized)
-    out = np.full(out_starts[-1], _NL, dtype=np.uint8)
-    k = _within(encoded, char_starts)
-    out[np.repeat(out_starts[:-1], encoded) + k + k // _LINE_CHARS] = chars
-    return _Packed(out, out_starts)
+    Rows are zero-padded to whole 3-byte groups so one encoding of the joined rows stays aligned;
+    the characters standing for the padding then become `=`.
+    """
+    count, width = raw.shape
+    triples = -(-width // 3)
+    if triples * 3 != width:
+        padded = np.zeros((count, triples * 3), dtype=np.uint8)
+        padded[:, :width] = raw
+        raw = padded
+    encoded = binascii.b2a_base64(np.ascontiguousarray(raw).tobytes(), newline=False)
+    chars = np.frombuffer(encoded, dtype=np.uint8).reshape(count, triples * 4)
+    missing = triples * 3 - width
+    if missing:
+        chars = chars.copy()
+        chars[:, -missing:] = _EQ
+    lines = width // _LINE_BYTES
+    if not lines:
+        return chars
+    out = np.empty((count, chars.shape[1] + lines), dtype=np.uint8)
+    for line in range(lines):
+        start = line * (_LINE_CHARS + 1)
+        out[:, start : start + _LINE_CHARS] = chars[:, line * _LINE_CHARS : (line + 1) * _LINE_CHARS]
+        out[:, start + _LINE_CHARS] = _NL
+    out[:, lines * (_LINE_CHARS + 1) :] = chars[:, lines * _LINE_CHARS :]
+    return out
 
 
 def _decrypt_slice(values: pa.Array, prefix: bytes) -> pa.Array:
-    packed = _pack(values)
-    alive = np.arange(len(values), dtype=np.int64)
+    groups = _groups(values)
     for _ in range(ROUNDS):
-        packed, kept = _decrypt_round(packed, prefix)
-        alive = alive[kept]
-        if not len(alive):
-            return values
-    decoded = _utf8(packed)
-    if decoded is None:  # some final bytes are not UTF-8 (never for genuine values): keep those inputs
-        bounds = zip(packed.offsets[:-1].tolist(), packed.offsets[1:].tolist(), strict=True)
-        good = np.array([_is_utf8(packed.data[a:b].tobytes()) for a, b in bounds], dtype=bool)
-        packed, alive = _select(packed, good), alive[good]
-        decoded = _to_arrow(packed)
-    mask = np.zeros(len(values), dtype=bool)
-    mask[alive] = True
-    return pc.replace_with_mask(values, pa.array(mask), decoded)
-
-
-def _utf8(packed: _Packed) -> pa.Array | None:
-    """The final plaintexts as strings, or None when some are not valid UTF-8."""
-    text = _to_arrow(packed)
-    try:
-        text.validate(full=True)
-    except pa.ArrowInvalid:
-        return None
-    return text
+        decoded = [d for g in groups for d in _decode_base64(g) if d.data.shape[1] % _BLOCK == 0]
+        plain = _ecb([d.data for d in decoded], False)
+        groups = [u for d, p in zip(decoded, plain, strict=True) for u in _unpad(d.rows, p, len(prefix))]
+    texts, kept = [], []
+    for group in groups:
+        text = _strings(group.data)
+        try:
+            text.validate(full=True)
+        except pa.ArrowInvalid:  # not UTF-8 (never for genuine values): keep those inputs unchanged
+            good = np.array([_is_utf8(row.tobytes()) for row in group.data], dtype=bool)
+            group = _Group(group.rows[good], group.data[good])
+            text = _strings(group.data)
+        texts.append(text)
+        kept.append(group)
+    return _assemble(values, kept, texts, values)
 
 
 def _is_utf8(raw: bytes) -> bool:
@@ -274,67 +292,99 @@ def _is_utf8(raw: bytes) -> bool:
     return True
 
 
-def _decrypt_round(packed: _Packed, prefix: bytes) -> tuple[_Packed, np.ndarray]:
-    """One round for every value; returns the survivors' plaintexts and their positions."""
-    text, kept = _decode_base64(packed)
-    if not len(kept):
-        return text, kept
-    lengths = text.lengths
-    sized = (lengths > 0) & (lengths % _BLOCK == 0)
-    text, kept = _select(text, sized), kept[sized]
-    decryptor = _cipher().decryptor()
-    plain = np.frombuffer(decryptor.update(text.data.tobytes()) + decryptor.finalize(), dtype=np.uint8)
-    ends = text.offsets[1:]
-    if not len(ends):
-        return _Packed(plain, text.offsets), kept
-    pad = plain[ends - 1].astype(np.int64)
-    good = (pad >= 1) & (pad <= _BLOCK)
-    tail = plain[ends[:, None] - _BLOCK + np.arange(_BLOCK)]
+def _without_whitespace(group: _Group) -> list[_Group]:
+    data = group.data
+    columns = np.flatnonzero((data <= 32).any(axis=0))  # every whitespace byte is <= 32
+    if not len(columns):
+        return [group]
+    space = np.zeros(data.shape, dtype=bool)
+    space[:, columns] = _IS_SPACE[data[:, columns]]
+    if (space[:, columns] == space[0, columns]).all():  # Sunbird's line breaks: same columns per length
+        return [_Group(group.rows, data[:, ~space[0]])]
+    solid = (~space).sum(axis=1)
+    out = []
+    for part in _partition(solid):
+        order = np.argsort(space[part], axis=1, kind="stable")
+        compact = np.take_along_axis(data[part], order, axis=1)[:, : solid[part[0]]]
+        out.append(_Group(group.rows[part], compact))
+    return out
+
+
+def _decode_base64(group: _Group) -> list[_Group]:
+    """Strict base64 decoding of every row (whitespace ignored); rows that are not base64 are dropped."""
+    out = []
+    for part in _without_whitespace(group):
+        width = part.data.shape[1]
+        if width and width % 4 == 0:
+            out.extend(_decode_fast(part) or _decode_rows(part))
+    return [g for g in out if g.data.shape[1]]
+
+
+def _decode_fast(part: _Group) -> list[_Group] | None:
+    """Decode a group whose rows are all well-formed in one binascii call; None when some are not."""
+    data = part.data
+    if (data[:, :-2] == _EQ).any():
+        return None
+    tail = data[:, -2:] == _EQ
+    if (tail[:, 0] & ~tail[:, 1]).any():
+        return None
+    pads = tail.sum(axis=1)
+    if pads.any():
+        data = data.copy()
+        data[:, -2:][tail] = ord("A")  # same leading bits; the padding bytes are cut off below
+    try:
+        raw = binascii.a2b_base64(np.ascontiguousarray(data).tobytes(), strict_mode=True)
+    except binascii.Error:
+        return None
+    full = data.shape[1] // 4 * 3
+    raw_rows = np.frombuffer(raw, dtype=np.uint8).reshape(len(data), full)
+    out = []
+    for pad in (0, 1, 2):
+        chosen = pads == pad
+        if chosen.all():
+            out.append(_Group(part.rows, raw_rows[:, : full - pad]))
+        elif chosen.any():
+            out.append(_Group(part.rows[chosen], raw_rows[chosen, : full - pad]))
+    return out
+
+
+def _decode_rows(part: _Group) -> list[_Group]:
+    """Row-by-row validation and decoding with numpy, for groups mixing valid and invalid rows."""
+    width = part.data.shape[1]
+    sextets = _SEXTET[part.data]
+    is_pad = sextets == 64
+    pads = is_pad.sum(axis=1)
+    valid = ~(sextets == _INVALID).any(axis=1) & (pads <= 2)
+    valid &= (pads < 1) | is_pad[:, -1]
+    valid &= (pads < 2) | is_pad[:, -2]
+    out = []
+    for pad in (0, 1, 2):
+        chosen = valid & (pads == pad)
+        if not chosen.any():
+            continue
+        s = np.where(is_pad[chosen], 0, sextets[chosen]).astype(np.uint32)
+        q = s.reshape(len(s), width // 4, 4)
+        word = (q[..., 0] << 18) | (q[..., 1] << 12) | (q[..., 2] << 6) | q[..., 3]
+        raw = np.empty((len(s), width // 4, 3), dtype=np.uint8)
+        raw[..., 0] = word >> 16
+        raw[..., 1] = (word >> 8) & 255
+        raw[..., 2] = word & 255
+        out.append(_Group(part.rows[chosen], raw.reshape(len(s), -1)[:, : width // 4 * 3 - pad]))
+    return out
+
+
+def _unpad(rows: np.ndarray, plain: np.ndarray, salt_length: int) -> list[_Group]:
+    """Check PKCS7 padding per row, then drop the padding and the salt prefix."""
+    width = plain.shape[1]
+    pad = plain[:, -1].astype(np.int64)
+    valid = (pad >= 1) & (pad <= _BLOCK)
     in_pad = np.arange(_BLOCK)[None, :] >= (_BLOCK - pad)[:, None]
-    good &= np.all((tail == pad[:, None].astype(np.uint8)) | ~in_pad, axis=1)
-    good &= text.lengths - pad >= len(prefix)
-    starts = text.offsets[:-1][good] + len(prefix)
-    stops = ends[good] - pad[good]
-    sizes = stops - starts
-    new_offsets = _starts(sizes)
-    data = plain[np.repeat(starts, sizes) + _within(sizes, new_offsets)]
-    return _Packed(data, new_offsets), kept[good]
-
-
-def _select(packed: _Packed, keep: np.ndarray) -> _Packed:
-    lengths = packed.lengths
-    data = packed.data[np.repeat(keep, lengths)]
-    return _Packed(data, _starts(lengths[keep]))
-
-
-def _decode_base64(packed: _Packed) -> tuple[_Packed, np.ndarray]:
-    """Strict base64 decoding (whitespace ignored) of every value; invalid ones are dropped."""
-    solid = ~_IS_SPACE[packed.data]
-    cumulative = _starts(solid)
-    offsets = cumulative[packed.offsets]
-    chars = packed.data[solid]
-    lengths = np.diff(offsets)
-    sextets = _SEXTET[chars]
-    is_pad = chars == _EQ
-    pads = _segment_sums(is_pad, offsets)
-    ok = (lengths > 0) & (lengths % 4 == 0) & (_segment_sums(sextets == _INVALID, offsets) == 0) & (pads <= 2)
-    last = np.where(ok, offsets[1:] - 1, 0)
-    second = np.where(ok, offsets[1:] - 2, 0)
-    ok &= (pads < 1) | is_pad[last]
-    ok &= (pads < 2) | is_pad[second]
-    kept = np.flatnonzero(ok)
-    sextets = sextets[np.repeat(ok, lengths)]
-    sextets[sextets == 64] = 0
-    q = sextets.reshape(-1, 4).astype(np.uint32)
-    word = (q[:, 0] << 18) | (q[:, 1] << 12) | (q[:, 2] << 6) | q[:, 3]
-    raw = np.empty((len(word), 3), dtype=np.uint8)
-    raw[:, 0] = (word >> 16) & 255
-    raw[:, 1] = (word >> 8) & 255
-    raw[:, 2] = word & 255
-    raw = raw.ravel()
-    full = lengths[kept] // 4 * 3
-    sizes = full - pads[kept]
-    full_starts = _starts(full)
-    new_offsets = _starts(sizes)
-    data = raw[np.repeat(full_starts[:-1], sizes) + _within(sizes, new_offsets)]
-    return _Packed(data, new_offsets), kept
+    valid &= np.all((plain[:, -_BLOCK:] == plain[:, -1:]) | ~in_pad, axis=1)
+    out = []
+    for value in np.unique(pad[valid]).tolist():
+        keep = width - value
+        if keep < salt_length:
+            continue
+        chosen = valid & (pad == value)
+        out.append(_Group(rows[chosen], plain[chosen, salt_length:keep]))
+    return out

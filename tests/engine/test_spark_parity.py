@@ -9,9 +9,9 @@ import pytest
 
 from exhaust.reports.build import build_report
 from exhaust.sources.open import open_source
+from tests.builders import assessment, batch, course, enrolment, hierarchy_row, leaf, write_source
 from tests.reports.test_progress_rules import DEEP, attempt
 from tests.reports.test_seed_sample import BATCH, seed_source
-from tests.builders import assessment, batch, course, enrolment, hierarchy_row, leaf, write_source
 
 pytestmark = pytest.mark.spark
 

@@ -35,7 +35,9 @@ def run(tmp_path: Path, tree: dict | None = None, *, enrolments: list[dict], **t
 
 
 def one(tmp_path: Path, tree: dict | None = None, **fields) -> dict:
-    tables = {k: fields.pop(k) for k in list(fields) if k in ("users", "user_activity_agg", "assessment_aggregator")}
+    tables = {
+        k: fields.pop(k) for k in list(fields) if k in ("users", "user_activity_agg", "assessment_aggregator")
+    }
     rows = run(tmp_path, tree, enrolments=[enrolment("u1", C, B, **fields)], **tables)
     assert len(rows) == 1
     return rows[0]
@@ -52,7 +54,9 @@ def test_enrolment_date_from_legacy_text(tmp_path: Path) -> None:
 
 
 def test_dates_converted_to_utc(tmp_path: Path) -> None:
-    row = one(tmp_path, enrolled_date="2020-08-25T19:15:54.150+05:30", completedon="2020-08-27 08:00:00.000-0400")
+    row = one(
+        tmp_path, enrolled_date="2020-08-25T19:15:54.150+05:30", completedon="2020-08-27 08:00:00.000-0400"
+    )
     assert row["Enrolment Date"] == "2020-08-25 13:45:54:150+0000"
     assert row["Completion Date"] == "2020-08-27 12:00:00:000+0000"
 
@@ -66,7 +70,9 @@ def test_status_2_gives_100(tmp_path: Path) -> None:
     assert one(tmp_path, status=2, contentstatus={"l1": 1})["Progress"] == "100"
 
 
-@pytest.mark.parametrize(("done", "leaves", "expected"), [(1, 8, "13"), (5, 8, "63"), (1, 3, "33"), (2, 3, "67")])
+@pytest.mark.parametrize(
+    ("done", "leaves", "expected"), [(1, 8, "13"), (5, 8, "63"), (1, 3, "33"), (2, 3, "67")]
+)
 def test_round_half_up(tmp_path: Path, done: int, leaves: int, expected: str) -> None:
     tree = course(C, [leaf(f"l{i}") for i in range(leaves)])
     statuses = {f"l{i}": 2 for i in range(done)}
@@ -89,7 +95,9 @@ def test_optional_nodes_not_counted(tmp_path: Path) -> None:
     from exhaust.engine.inputs import completed_contents
     from exhaust.sources.files import FileTables
 
-    folder = write_source(tmp_path / "s", user_enrolments=[enrolment("u1", C, B, contentstatus={"l1": 2, "l2": 2})])
+    folder = write_source(
+        tmp_path / "s", user_enrolments=[enrolment("u1", C, B, contentstatus={"l1": 2, "l2": 2})]
+    )
     table = FileTables(folder).load("user_enrolments")
     done = completed_contents(table, {"l2"})
     assert done.column("content_id").to_pylist() == ["l1"]
@@ -112,14 +120,23 @@ def test_no_leaves_gives_0_unless_completed(tmp_path: Path) -> None:
 
 
 def agg(user: str, activity: str, context: str, count: int) -> dict:
-    return {"activity_type": "Course", "activity_id": activity, "user_id": user, "context_id": context,
-            "aggregates": {"completedCount": count}}
+    return {
+        "activity_type": "Course",
+        "activity_id": activity,
+        "user_id": user,
+        "context_id": context,
+        "aggregates": {"completedCount": count},
+    }
 
 
 def test_activity_agg_fallback_for_this_batch_only(tmp_path: Path) -> None:
     rows = run(
         tmp_path,
-        enrolments=[enrolment("u1", C, B), enrolment("u2", C, B), enrolment("u3", C, B, contentstatus={"l1": 2})],
+        enrolments=[
+            enrolment("u1", C, B),
+            enrolment("u2", C, B),
+            enrolment("u3", C, B, contentstatus={"l1": 2}),
+        ],
         user_activity_agg=[
             agg("u1", C, f"cb:{B}", 3),
             agg("u2", C, "cb:other-batch", 4),  # another batch's context: ignored
@@ -139,7 +156,12 @@ DEEP = course(
         ),
         unit(
             "u-3",
-            [unit("u-3.1", [leaf("x3"), unit("n-3.1.2", [leaf("z1"), leaf("z2"), leaf("z3")], trackable=True)])],
+            [
+                unit(
+                    "u-3.1",
+                    [leaf("x3"), unit("n-3.1.2", [leaf("z1"), leaf("z2"), leaf("z3")], trackable=True)],
+                )
+            ],
         ),
         unit("u-1b", [unit("u-4.1", [unit("u-4.1.1", [])])]),
     ],
@@ -154,7 +176,17 @@ def test_nested_progress_and_levels_at_depth_3_and_4(tmp_path: Path) -> None:
                 "u-1",
                 [
                     leaf("a"),
-                    unit("u-1.2", [leaf("b"), unit("n-1.2.2", [unit("n-1.2.2.1", [leaf("c"), leaf("d")], trackable=True)], trackable=True)]),
+                    unit(
+                        "u-1.2",
+                        [
+                            leaf("b"),
+                            unit(
+                                "n-1.2.2",
+                                [unit("n-1.2.2.1", [leaf("c"), leaf("d")], trackable=True)],
+                                trackable=True,
+                            ),
+                        ],
+                    ),
                 ],
             ),
             unit("u-2", [unit("u-2.1", [leaf("e"), unit("n-2.1.2", [leaf("f")], trackable=True)])]),
@@ -163,7 +195,10 @@ def test_nested_progress_and_levels_at_depth_3_and_4(tmp_path: Path) -> None:
     rows = run(
         tmp_path,
         deeper,
-        enrolments=[enrolment("u1", C, B, contentstatus={"c": 2, "f": 2, "a": 2}), enrolment("u2", C, B, completedon="2021-01-01T00:00:00Z")],
+        enrolments=[
+            enrolment("u1", C, B, contentstatus={"c": 2, "f": 2, "a": 2}),
+            enrolment("u2", C, B, completedon="2021-01-01T00:00:00Z"),
+        ],
     )
     first = rows[0]
     assert first["n-1.2.2 - Level"] == "1.2.2"
@@ -175,8 +210,12 @@ def test_nested_progress_and_levels_at_depth_3_and_4(tmp_path: Path) -> None:
     assert first["Progress"] == "50"  # a, c, f of a b c d e f
     headers = list(first)
     assert headers[13:] == [
-        "n-1.2.2 - Progress", "n-1.2.2 - Level", "n-1.2.2.1 - Progress", "n-1.2.2.1 - Level",
-        "n-2.1.2 - Progress", "n-2.1.2 - Level",
+        "n-1.2.2 - Progress",
+        "n-1.2.2 - Level",
+        "n-1.2.2.1 - Progress",
+        "n-1.2.2.1 - Level",
+        "n-2.1.2 - Progress",
+        "n-2.1.2 - Level",
     ]
     assert all(rows[1][h] == "100" for h in headers if h.endswith("Progress"))
 
@@ -195,8 +234,16 @@ def test_nested_fallback_uses_the_nodes_own_activity_row(tmp_path: Path) -> None
 
 
 def attempt(user: str, content: str, attempt_id: str, score: float, when: str, batch_id: str = B) -> dict:
-    return {"course_id": C, "batch_id": batch_id, "user_id": user, "content_id": content, "attempt_id": attempt_id,
-            "total_score": score, "total_max_score": 10, "last_attempted_on": when}
+    return {
+        "course_id": C,
+        "batch_id": batch_id,
+        "user_id": user,
+        "content_id": content,
+        "attempt_id": attempt_id,
+        "total_score": score,
+        "total_max_score": 10,
+        "last_attempted_on": when,
+    }
 
 
 QUIZ_TREE = course(C, [leaf("l1"), assessment("q1"), assessment("q2")])
@@ -233,8 +280,12 @@ def test_question_set_primary_category_counts_as_assessment(tmp_path: Path) -> N
             leaf("exam", objectType="QuestionSet", primaryCategory="Exam Question Set"),
         ],
     )
-    rows = run(tmp_path, tree, enrolments=[enrolment("u1", C, B)],
-               assessment_aggregator=[attempt("u1", "pqs", "a", 2, "2020-01-01T00:00:00Z")])
+    rows = run(
+        tmp_path,
+        tree,
+        enrolments=[enrolment("u1", C, B)],
+        assessment_aggregator=[attempt("u1", "pqs", "a", 2, "2020-01-01T00:00:00Z")],
+    )
     assert rows[0]["pqs - Score"] == "2"
     assert "exam - Score" not in rows[0]
 
@@ -256,7 +307,15 @@ def test_missing_user_keeps_a_row_with_blank_profile(tmp_path: Path) -> None:
     rows = run(
         tmp_path,
         enrolments=[enrolment("known", C, B), enrolment("ghost", C, B)],
-        users=[{"userid": "known", "firstname": "Asha", "lastname": None, "state": "Goa", "district": "North Goa"}],
+        users=[
+            {
+                "userid": "known",
+                "firstname": "Asha",
+                "lastname": None,
+                "state": "Goa",
+                "district": "North Goa",
+            }
+        ],
     )
     by_id = {r["User UUID"]: r for r in rows}
     assert by_id["ghost"]["User Name"] == "" and by_id["ghost"]["State"] == ""
@@ -272,23 +331,33 @@ def test_inactive_and_other_course_enrolments_left_out(tmp_path: Path) -> None:
 
 
 def test_empty_batch_gives_header_only_file(tmp_path: Path) -> None:
-    folder = write_source(tmp_path / "src", course_batch=[batch(B, C)], content_hierarchy=[hierarchy_row(QUIZ_TREE)])
+    folder = write_source(
+        tmp_path / "src", course_batch=[batch(B, C)], content_hierarchy=[hierarchy_row(QUIZ_TREE)]
+    )
     out = tmp_path / "out.csv"
     result = build_report(open_source(str(folder)), "progress-exhaust", B, out)
     assert result.rows == 0
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert lines == ["Collection Id,Collection Name,Batch Id,Batch Name,User UUID,User Name,State,District,"
-                     "Enrolment Date,Completion Date,Progress,Certificate Status,Total Score,q1 - Score,q2 - Score"]
+    assert lines == [
+        "Collection Id,Collection Name,Batch Id,Batch Name,User UUID,User Name,State,District,"
+        "Enrolment Date,Completion Date,Progress,Certificate Status,Total Score,q1 - Score,q2 - Score"
+    ]
 
 
 def test_formula_injection_and_odd_text(tmp_path: Path) -> None:
     users = [
-        {"userid": "u1", "firstname": "=HYPERLINK(\"x\")", "lastname": "", "state": "+91", "district": "-x"},
-        {"userid": "u2", "firstname": "@me", "lastname": "Ünïcødé, \"Q\"", "state": "\tTab", "district": "Bengaluru"},
+        {"userid": "u1", "firstname": '=HYPERLINK("x")', "lastname": "", "state": "+91", "district": "-x"},
+        {
+            "userid": "u2",
+            "firstname": "@me",
+            "lastname": 'Ünïcødé, "Q"',
+            "state": "\tTab",
+            "district": "Bengaluru",
+        },
     ]
     folder = write_source(
         tmp_path / "src",
-        course_batch=[batch(B, C, name="Batch, \"one\"")],
+        course_batch=[batch(B, C, name='Batch, "one"')],
         content_hierarchy=[hierarchy_row(four_leaves(name="Maths: ಕನ್ನಡ"))],
         user_enrolments=[enrolment("u1", C, B), enrolment("u2", C, B, contentstatus={"l1": 2})],
         users=users,
@@ -297,17 +366,19 @@ def test_formula_injection_and_odd_text(tmp_path: Path) -> None:
     build_report(open_source(str(folder)), "progress-exhaust", B, out)
     text = out.read_text(encoding="utf-8")
     rows = list(csv.DictReader(text.splitlines(keepends=True)))
-    assert rows[0]["User Name"] == "'=HYPERLINK(\"x\")"
+    assert rows[0]["User Name"] == '\'=HYPERLINK("x")'
     assert rows[0]["State"] == "'+91" and rows[0]["District"] == "'-x"
-    assert rows[1]["User Name"] == "'@me Ünïcødé, \"Q\""
+    assert rows[1]["User Name"] == '\'@me Ünïcødé, "Q"'
     assert rows[1]["State"] == "'\tTab"
-    assert rows[1]["Batch Name"] == "Batch, \"one\"" and rows[1]["Collection Name"] == "Maths: ಕನ್ನಡ"
+    assert rows[1]["Batch Name"] == 'Batch, "one"' and rows[1]["Collection Name"] == "Maths: ಕನ್ನಡ"
     assert rows[1]["Progress"] == "25"  # numbers are never prefixed
     assert '"Batch, ""one"""' in text  # quotes doubled, quoted only where needed
 
 
 def test_unknown_batch(tmp_path: Path) -> None:
-    folder = write_source(tmp_path / "src", course_batch=[batch(B, C)], content_hierarchy=[hierarchy_row(QUIZ_TREE)])
+    folder = write_source(
+        tmp_path / "src", course_batch=[batch(B, C)], content_hierarchy=[hierarchy_row(QUIZ_TREE)]
+    )
     with pytest.raises(BatchNotFound, match="batch nope not found"):
         build_report(open_source(str(folder)), "progress-exhaust", "nope", tmp_path / "x.csv")
     assert not (tmp_path / "x.csv").exists()

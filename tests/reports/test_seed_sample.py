@@ -28,7 +28,11 @@ def seed_source(folder: Path) -> Path:
                 "do_unit1",
                 [
                     unit(NESTED_A, [leaf("a1"), leaf("a2")], trackable=True),
-                    unit(NESTED_B, [leaf("b1"), leaf("b2"), leaf("b3"), leaf("b4"), assessment(QUIZ)], trackable=True),
+                    unit(
+                        NESTED_B,
+                        [leaf("b1"), leaf("b2"), leaf("b3"), leaf("b4"), assessment(QUIZ)],
+                        trackable=True,
+                    ),
                 ],
             )
         ],
@@ -39,28 +43,74 @@ def seed_source(folder: Path) -> Path:
         content_hierarchy=[hierarchy_row(tree)],
         user_enrolments=[
             enrolment(
-                USER_1, COURSE, BATCH, status=2, enrolled_date="2020-08-25T13:45:54.150Z",
+                USER_1,
+                COURSE,
+                BATCH,
+                status=2,
+                enrolled_date="2020-08-25T13:45:54.150Z",
                 completedon="2020-08-27 13:45:54.150+0000",
                 contentstatus={"a1": 2, "a2": 2, "b1": 2, "b2": 2, "b3": 2, "b4": 2, QUIZ: 2},
                 issued_certificates=[{"name": "Course completion", "id": "cert-1"}],
             ),
             # enrolled at 07:45:58.691 in India = 02:15:58.691 UTC; 4 of 7 leaves done → 57, A 1/2 → 50, B 3/5 → 60
             enrolment(
-                USER_2, COURSE, BATCH, enrolled_date="2020-08-25T07:45:58.691+05:30",
+                USER_2,
+                COURSE,
+                BATCH,
+                enrolled_date="2020-08-25T07:45:58.691+05:30",
                 contentstatus={"a1": 2, "a2": 1, "b1": 2, "b2": 2, QUIZ: 1, "b3": 2},
             ),
         ],
         users=[
-            {"userid": USER_1, "firstname": "Mathew", "lastname": "Pallan", "state": "Kerala", "district": "Thrissur"},
-            {"userid": USER_2, "firstname": "Krishna", "lastname": "Jampana", "state": "Andhra Pradesh", "district": "Vizag"},
+            {
+                "userid": USER_1,
+                "firstname": "Mathew",
+                "lastname": "Pallan",
+                "state": "Kerala",
+                "district": "Thrissur",
+            },
+            {
+                "userid": USER_2,
+                "firstname": "Krishna",
+                "lastname": "Jampana",
+                "state": "Andhra Pradesh",
+                "district": "Vizag",
+            },
         ],
         assessment_aggregator=[
-            {"course_id": COURSE, "batch_id": BATCH, "user_id": USER_1, "content_id": QUIZ, "attempt_id": "t1",
-             "total_score": 7, "total_max_score": 10, "grand_total": "7.0/10.0", "last_attempted_on": "2020-08-26T10:00:00Z"},
-            {"course_id": COURSE, "batch_id": BATCH, "user_id": USER_2, "content_id": QUIZ, "attempt_id": "t2",
-             "total_score": 4, "total_max_score": 10, "grand_total": "4.0/10.0", "last_attempted_on": "2020-08-26T10:00:00Z"},
-            {"course_id": COURSE, "batch_id": BATCH, "user_id": USER_2, "content_id": QUIZ, "attempt_id": "t3",
-             "total_score": 6, "total_max_score": 10, "grand_total": "6.0/10.0", "last_attempted_on": "2020-08-26T11:00:00Z"},
+            {
+                "course_id": COURSE,
+                "batch_id": BATCH,
+                "user_id": USER_1,
+                "content_id": QUIZ,
+                "attempt_id": "t1",
+                "total_score": 7,
+                "total_max_score": 10,
+                "grand_total": "7.0/10.0",
+                "last_attempted_on": "2020-08-26T10:00:00Z",
+            },
+            {
+                "course_id": COURSE,
+                "batch_id": BATCH,
+                "user_id": USER_2,
+                "content_id": QUIZ,
+                "attempt_id": "t2",
+                "total_score": 4,
+                "total_max_score": 10,
+                "grand_total": "4.0/10.0",
+                "last_attempted_on": "2020-08-26T10:00:00Z",
+            },
+            {
+                "course_id": COURSE,
+                "batch_id": BATCH,
+                "user_id": USER_2,
+                "content_id": QUIZ,
+                "attempt_id": "t3",
+                "total_score": 6,
+                "total_max_score": 10,
+                "grand_total": "6.0/10.0",
+                "last_attempted_on": "2020-08-26T11:00:00Z",
+            },
         ],
     )
 
@@ -84,4 +134,6 @@ def test_seed_sample_file_is_plain_rfc4180(tmp_path: Path) -> None:
     build_report(source, "progress-exhaust", BATCH, out)
     text = out.read_bytes().decode("utf-8")
     assert "\r" not in text and text.endswith("\n")
-    assert text.splitlines()[1].startswith(f"{COURSE},Test Course,{BATCH},Batch1,{USER_2},Krishna Jampana,Andhra Pradesh,Vizag,")
+    assert text.splitlines()[1].startswith(
+        f"{COURSE},Test Course,{BATCH},Batch1,{USER_2},Krishna Jampana,Andhra Pradesh,Vizag,"
+    )

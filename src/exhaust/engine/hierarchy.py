@@ -24,7 +24,10 @@ class AssessmentRules:
     def matches(self, node: dict) -> bool:
         if node.get("contentType") in self.content_types:
             return True
-        return node.get("objectType") in self.object_types and node.get("primaryCategory") in self.primary_categories
+        return (
+            node.get("objectType") in self.object_types
+            and node.get("primaryCategory") in self.primary_categories
+        )
 
 
 @dataclass
@@ -51,6 +54,7 @@ class Hierarchy:
     nested: list[CollectionNode] = field(default_factory=list)
     assessments: list[str] = field(default_factory=list)
     titles: dict[str, str] = field(default_factory=dict)  # node id -> name, for question sets
+    registration: list[str] = field(default_factory=list)  # Registration question sets (consent-only answers)
 
 
 def _is_collection(node: dict) -> bool:
@@ -105,6 +109,7 @@ def read_hierarchy(tree: dict, rules: AssessmentRules | None = None) -> Hierarch
     nested: list[CollectionNode] = []
     assessments: list[str] = []
     titles: dict[str, str] = {}
+    registration: list[str] = []
     for node, path in _walk(tree):
         identifier = node.get("identifier")
         if not identifier:
@@ -115,6 +120,8 @@ def read_hierarchy(tree: dict, rules: AssessmentRules | None = None) -> Hierarch
             assessments.append(identifier)
         if node.get("name") is not None:
             titles.setdefault(identifier, str(node["name"]))
+        if "Registration" in (node.get("primaryCategory"), node.get("contentType")):
+            registration.append(identifier)
     consent = str(tree.get("userConsent") or "").strip().lower() == "yes"
     return Hierarchy(
         identifier=tree.get("identifier", ""),
@@ -127,4 +134,5 @@ def read_hierarchy(tree: dict, rules: AssessmentRules | None = None) -> Hierarch
         nested=nested,
         assessments=assessments,
         titles=titles,
+        registration=registration,
     )

@@ -73,7 +73,9 @@ def _non_empty(lists: pa.ChunkedArray) -> pa.ChunkedArray:
 def flatten_enrolments(active: pa.Table) -> pa.Table:
     """Scalar enrolment columns: dates, status and certificate facts."""
     enrolled = pc.coalesce(active.column("enrolled_date"), parse_legacy_dates(active.column("enrolleddate")))
-    issued = pc.or_(_non_empty(active.column("issued_certificates")), _non_empty(active.column("certificates")))
+    issued = pc.or_(
+        _non_empty(active.column("issued_certificates")), _non_empty(active.column("certificates"))
+    )
     has_status = _non_empty(active.column("contentstatus"))
     return pa.table(
         {

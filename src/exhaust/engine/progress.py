@@ -51,9 +51,14 @@ def _collections_table(root: CollectionNode, nested: list[CollectionNode]) -> pa
 def _members_table(nodes: list[CollectionNode], completed: pa.Table) -> pa.Table:
     """(collection_id, content_id) pairs whose completion counts; unknown membership counts every entry."""
     everything = pc.unique(completed.column("content_id")).to_pylist() if completed.num_rows else []
-    pairs = [(n.identifier, m) for n in nodes for m in sorted(n.members if n.members is not None else everything)]
+    pairs = [
+        (n.identifier, m) for n in nodes for m in sorted(n.members if n.members is not None else everything)
+    ]
     return pa.table(
-        {"collection_id": pa.array([p[0] for p in pairs], pa.string()), "content_id": pa.array([p[1] for p in pairs], pa.string())}
+        {
+            "collection_id": pa.array([p[0] for p in pairs], pa.string()),
+            "content_id": pa.array([p[1] for p in pairs], pa.string()),
+        }
     )
 
 
@@ -102,7 +107,11 @@ def _best_scores(lx: Learners, source: Source, assessments: list[str]) -> ir.Tab
         )
     )
     attempts = lx.backend.table("attempts", raw.rename_columns(["userid", *ATTEMPT_COLUMNS[1:]]))
-    order = [ibis.desc(attempts.total_score), ibis.desc(attempts.last_attempted_on), ibis.desc(attempts.attempt_id)]
+    order = [
+        ibis.desc(attempts.total_score),
+        ibis.desc(attempts.last_attempted_on),
+        ibis.desc(attempts.attempt_id),
+    ]
     window = ibis.window(group_by=[attempts.userid, attempts.content_id], order_by=order)
     best = attempts.mutate(rank=ibis.row_number().over(window)).filter(ibis._.rank == 0)
     aggregates = {"total_score": best.total_score.sum()}
@@ -117,7 +126,10 @@ def progress_fields(lx: Learners, source: Source) -> ProgressFields:
     nodes = [hierarchy.root, *hierarchy.nested]
     by_collection = _progress_by_collection(lx, nodes)
     wide = by_collection.group_by(by_collection.userid.name("p_userid")).aggregate(
-        **{f"progress_{i}": by_collection.progress.max(where=by_collection.position == i) for i in range(len(nodes))}
+        **{
+            f"progress_{i}": by_collection.progress.max(where=by_collection.position == i)
+            for i in range(len(nodes))
+        }
     )
     base = lx.base
     table = base.left_join(wide, base.userid == wide.p_userid).drop("p_userid")

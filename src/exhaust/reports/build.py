@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
+import pyarrow as pa
 
 from exhaust.engine.backend import open_backend
 from exhaust.engine.hierarchy import AssessmentRules
 from exhaust.engine.inputs import load_batch
 from exhaust.engine.learners import learners
 from exhaust.errors import BadInput
+from exhaust.pii import decrypt_array
 from exhaust.reports.csv_writer import write_csv
 from exhaust.reports.datasets import DATASETS, Fields, RequestContext
 from exhaust.reports.profiles import Column, Profile, load_profile
@@ -32,22 +34,43 @@ class ReportResult:
     headers: tuple[str, ...]
 
 
-def expand_columns(profile: Profile, fields: Fields) -> list[tuple[str, ibis.Value]]:
-    """(header, expression) for every column of the profile, groups repeated per member."""
+@dataclass(frozen=True)
+class OutputColumn:
+    """One CSV column: its header, its expression, and the static field it shows (None in groups)."""
+
+    header: str
+    value: ibis.Value
+    field: str | None = None
+
+
+def expand_columns(profile: Profile, fields: Fields) -> list[OutputColumn]:
+    """Every column of the profile, groups repeated per member in hierarchy order."""
     table = fields.table
-    out: list[tuple[str, ibis.Value]] = []
+    out: list[OutputColumn] = []
     for column in profile.columns:
         if isinstance(column, Column):
             if column.field not in table.columns:
                 raise BadInput(f"profile {profile.name}: {profile.dataset} has no field {column.field!r}")
-            out.append((column.header, table[column.field]))
+            out.append(OutputColumn(column.header, table[column.field], column.field))
             continue
         for member in fields.groups.get(column.each, []):
             for inner in column.columns:
                 if inner.field not in member.fields:
-                    raise BadInput(f"profile {profile.name}: group {column.each} has no field {inner.field!r}")
-                out.append((inner.header.replace("{id}", member.id), member.fields[inner.field]))
+                    raise BadInput(
+                        f"profile {profile.name}: group {column.each} has no field {inner.field!r}"
+                    )
+                out.append(OutputColumn(inner.header.replace("{id}", member.id), member.fields[inner.field]))
     return out
+
+
+def decrypt_columns(
+    table: pa.Table, columns: list[OutputColumn], encrypted: tuple[str, ...], salt: str
+) -> pa.Table:
+    """Decrypt Sunbird-encrypted PII columns (already blank where consent is missing)."""
+    for index, column in enumerate(columns):
+        if column.field in encrypted:
+            table = table.set_column(index, table.field(index), decrypt_array(table.column(index), salt))
+    return table
 
 
 def build_report(
@@ -67,7 +90,9 @@ def build_report(
         raise BadInput(f"unknown report {dataset!r} (known: {', '.join(sorted(DATASETS))})")
     chosen = load_profile(profile, dataset, settings.profiles_dir)
     rules = AssessmentRules(
-        settings.assessment_content_types, settings.assessment_object_types, settings.assessment_primary_categories
+        settings.assessment_content_types,
+        settings.assessment_object_types,
+        settings.assessment_primary_categories,
     )
     data = load_batch(source, batch_id, rules)
     backend = open_backend(engine or settings.engine)
@@ -76,11 +101,13 @@ def build_report(
         fields = DATASETS[dataset](lx, source, RequestContext(requested_channel))
         columns = expand_columns(chosen, fields)
         keys = {f"k{i}": fields.table[key] for i, key in enumerate(fields.order_by)}
-        values = {f"c{i}": value for i, (_, value) in enumerate(columns)}
+        values = {f"c{i}": column.value for i, column in enumerate(columns)}
         expr = fields.table.select(**values, **keys).order_by(list(keys))
         table = backend.execute(expr).drop_columns(list(keys))
     finally:
         backend.close()
-    headers = tuple(header for header, _ in columns)
+    if fields.encrypted:
+        table = decrypt_columns(table, columns, fields.encrypted, settings.sunbird_encryption_key)
+    headers = tuple(column.header for column in columns)
     write_csv(table, output, headers, timestamp_format=chosen.timestamp_format, bom=settings.csv_bom)
     return ReportResult(dataset, chosen.name, batch_id, data.course_id, Path(output), table.num_rows, headers)

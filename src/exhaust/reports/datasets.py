@@ -7,18 +7,24 @@ from dataclasses import dataclass, field
 
 import ibis.expr.types as ir
 
+from exhaust.engine.consent import with_consent
 from exhaust.engine.learners import Learners
 from exhaust.engine.progress import Dynamic, progress_fields
+from exhaust.engine.responses import response_fields
+from exhaust.engine.userinfo import CONSENT_FIELDS, under_consent, userinfo_fields
 from exhaust.sources.base import Source
+
+ENCRYPTED_FIELDS = ("email", "phone")
 
 
 @dataclass
 class Fields:
-    """A dataset's per-row table, its dynamic groups and the columns that order its rows."""
+    """A dataset's per-row table, its dynamic groups, the columns ordering its rows, and PII to decrypt."""
 
     table: ir.Table
     groups: dict[str, list[Dynamic]] = field(default_factory=dict)
     order_by: tuple[str, ...] = ("user_id",)
+    encrypted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,10 @@ class RequestContext:
     """Who asked: the requesting channel decides consent (user info, mentor and response reports)."""
 
     requested_channel: str | None = None
+
+    def channel_for(self, lx: Learners) -> str:
+        """The requesting channel, or the collection's own channel when none is given (CLI use)."""
+        return self.requested_channel or lx.data.hierarchy.channel or ""
 
 
 FieldBuilder = Callable[[Learners, Source, RequestContext], Fields]
@@ -35,16 +45,44 @@ def _progress(lx: Learners, source: Source, context: RequestContext) -> Fields:
     built = progress_fields(lx, source)
     table = built.table.mutate(user_id=built.table.userid)
     rebound = {
-        "nested_collection": [Dynamic(d.id, {k: _rebind(v, table) for k, v in d.fields.items()}) for d in built.nested],
-        "assessment": [Dynamic(d.id, {k: _rebind(v, table) for k, v in d.fields.items()}) for d in built.assessments],
+        "nested_collection": [_rebound(d, table) for d in built.nested],
+        "assessment": [_rebound(d, table) for d in built.assessments],
     }
     return Fields(table, rebound)
 
 
-def _rebind(value: ir.Value, table: ir.Table) -> ir.Value:
-    """Point a column expression of the pre-mutate table at the same-named column of `table`."""
-    name = value.get_name() if isinstance(value, ir.Column) else None
-    return table[name] if name in table.columns else value
+def _rebound(member: Dynamic, table: ir.Table) -> Dynamic:
+    """Point a group's column expressions at the same-named columns of `table` (after a mutate)."""
+    fields = {}
+    for key, value in member.fields.items():
+        name = value.get_name() if isinstance(value, ir.Column) else None
+        fields[key] = table[name] if name in table.columns else value
+    return Dynamic(member.id, fields)
 
 
-DATASETS: dict[str, FieldBuilder] = {"progress-exhaust": _progress}
+def _userinfo(lx: Learners, source: Source, context: RequestContext) -> Fields:
+    return Fields(userinfo_fields(lx, source, context.channel_for(lx)), encrypted=ENCRYPTED_FIELDS)
+
+
+def _responses(lx: Learners, source: Source, context: RequestContext) -> Fields:
+    table = response_fields(lx, source, context.channel_for(lx))
+    return Fields(table, order_by=("user_id", "content_id", "attempt_id", "position"))
+
+
+def _course_mentor(lx: Learners, source: Source, context: RequestContext) -> Fields:
+    """Progress with contact details: email, mobile and external id only under consent (SPEC §3.4)."""
+    progress = progress_fields(lx, source).table
+    table = with_consent(lx, progress, source, context.channel_for(lx))
+    table = table.mutate(**under_consent(table, ("external_id", "email", "phone")), user_id=table.userid)
+    return Fields(table, encrypted=ENCRYPTED_FIELDS)
+
+
+DATASETS: dict[str, FieldBuilder] = {
+    "progress-exhaust": _progress,
+    "userinfo-exhaust": _userinfo,
+    "response-exhaust": _responses,
+    "course-mentor": _course_mentor,
+}
+# Datasets that carry personal data: only ever delivered in a password-protected zip.
+PROTECTED_DATASETS = frozenset({"userinfo-exhaust", "course-mentor"})
+__all__ = ["CONSENT_FIELDS", "DATASETS", "PROTECTED_DATASETS", "Fields", "RequestContext"]

@@ -42,7 +42,9 @@ class Profile:
 def _column(raw: dict, origin: str) -> Column | Group:
     if "each" in raw:
         if raw["each"] not in GROUPS:
-            raise BadInput(f"profile {origin}: unknown column group {raw['each']!r} (use one of {', '.join(GROUPS)})")
+            raise BadInput(
+                f"profile {origin}: unknown column group {raw['each']!r} (use one of {', '.join(GROUPS)})"
+            )
         return Group(raw["each"], tuple(_plain(c, origin) for c in raw.get("columns", [])))
     return _plain(raw, origin)
 

@@ -47,8 +47,14 @@ def open_source(spec: str, settings: Settings | None = None) -> Source:
     tables = open_tables(spec, settings)
     if isinstance(tables, CassandraTables) and not settings.users_redis_url:
         raise BadInput("a Cassandra source needs the Redis user cache: set EXHAUST_USERS_REDIS_URL")
-    users = RedisUsers(settings.users_redis_url, chunk=settings.users_redis_chunk) if settings.users_redis_url else None
-    optional = RedisOptionalNodes(settings.optional_nodes_redis_url) if settings.optional_nodes_redis_url else None
+    users = (
+        RedisUsers(settings.users_redis_url, chunk=settings.users_redis_chunk)
+        if settings.users_redis_url
+        else None
+    )
+    optional = (
+        RedisOptionalNodes(settings.optional_nodes_redis_url) if settings.optional_nodes_redis_url else None
+    )
     content = None
     if settings.content_api_url:
         content = ContentApi(

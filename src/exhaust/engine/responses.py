@@ -1,0 +1,83 @@
+"""Response exhaust fields (SPEC §3.3): one row per attempt x question of this batch.
+
+The `question` list is unnested with Arrow kernels and `params` / `resvalues` turned into JSON text with
+DuckDB's `to_json` before the engine runs, so every backend sees the same flat strings.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from exhaust.engine.consent import with_consent
+from exhaust.engine.learners import Learners
+from exhaust.sources.base import Source
+
+ATTEMPT_COLUMNS = ["user_id", "content_id", "attempt_id", "last_attempted_on", "question"]
+
+
+def question_rows(attempts: pa.Table) -> pa.Table:
+    """Unnest attempts into (attempt, question position, question fields) rows, JSON text for options."""
+    questions = attempts.column("question").combine_chunks()
+    parents = pc.list_parent_indices(questions)
+    flat = pc.list_flatten(questions)
+    positions = pc.subtract(
+        pa.array(range(len(flat)), pa.int64()),
+        pc.take(questions.offsets.cast(pa.int64()), parents),
+    )
+    head = attempts.select(["user_id", "content_id", "attempt_id", "last_attempted_on"]).take(parents)
+    table = pa.table(
+        {
+            "userid": head.column("user_id"),
+            "content_id": head.column("content_id"),
+            "attempt_id": head.column("attempt_id"),
+            "attempted_on": head.column("last_attempted_on"),
+            "position": positions,
+            "question_id": flat.field("id"),
+            "question_type": flat.field("type"),
+            "question_title": flat.field("title"),
+            "question_description": flat.field("description"),
+            "question_duration": flat.field("duration"),
+            "question_score": flat.field("score"),
+            "question_max_score": flat.field("max_score"),
+            "params": flat.field("params"),
+            "resvalues": flat.field("resvalues"),
+        }
+    )
+    con = duckdb.connect()
+    try:
+        con.register("q", table)
+        return con.execute(
+            "SELECT * EXCLUDE (params, resvalues), "
+            "CAST(to_json(params) AS VARCHAR) AS question_options, "
+            "CAST(to_json(resvalues) AS VARCHAR) AS question_response FROM q"
+        ).to_arrow_table()
+    finally:
+        con.close()
+
+
+def response_fields(lx: Learners, source: Source, channel: str) -> ir.Table:
+    """Question rows of this batch's attempts, with learner and question set columns."""
+    data, hierarchy = lx.data, lx.data.hierarchy
+    attempts = source.attempts(data.course_id, data.batch_id, ATTEMPT_COLUMNS)
+    questions = lx.backend.table("questions", question_rows(attempts))
+    registration = hierarchy.registration
+    titles = pa.table(
+        {"t_content_id": list(hierarchy.titles), "questionset_title": list(hierarchy.titles.values())},
+        schema=pa.schema([("t_content_id", pa.string()), ("questionset_title", pa.string())]),
+    )
+    title_table = lx.backend.table("titles", titles)
+    learners = with_consent(lx, lx.base, source, channel)
+    rows = questions.join(learners, questions.userid == learners.userid).select(
+        questions, user_name=learners.user_name, consent_given=learners.consent_given
+    )
+    rows = rows.left_join(title_table, rows.content_id == title_table.t_content_id).drop("t_content_id")
+    hidden = rows.content_id.isin(registration) & ~rows.consent_given if registration else ibis.literal(False)
+    return rows.mutate(
+        question_response=ibis.ifelse(hidden, ibis.null("string"), rows.question_response),
+        user_id=rows.userid,
+        **lx.constants(),
+    )

@@ -1,0 +1,289 @@
+"""The worker (SPEC §4.2): claim a due job, build each of its batches, zip, publish, record the outcome.
+
+Outcomes: every batch built → SUCCESS with one link per batch. A user-facing error (unknown batches,
+retired collection, missing hierarchy, bad request) → FAILED at once with its message: running again would
+not help. Anything unexpected (storage or database down, a bug) → retried after a back-off, at most
+`max_attempts` attempts in all, then FAILED. A multi-batch request records each finished batch, so a
+retry or a takeover after a crash resumes after it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from exhaust.errors import ExhaustError
+from exhaust.jobs.batches import PlannedBatch, plan_batches
+from exhaust.jobs.datasets import REPORT_KEYS, check_request
+from exhaust.jobs.lifecycle import Lease, LeaseLost
+from exhaust.jobs.store import FAILED, SUCCESS, SYSTEM_CHANNEL, Job, JobStore, abbreviate, today
+from exhaust.jobs.wakeup import Wakeup
+from exhaust.outputs.storage import Storage
+from exhaust.outputs.zipping import zip_report
+from exhaust.sources.base import Source
+
+log = logging.getLogger("exhaust.jobs")
+Builder = Callable[..., Any]
+
+
+def default_builder() -> Builder:
+    """The report builder (imported late: the jobs layer must start even if a report module is broken)."""
+    from exhaust.reports.build import build_report
+
+    return build_report
+
+
+def zip_password(job: Job, salt: str) -> str | None:
+    """The zip password of a request: its encryption key, Sunbird-decrypted when it is encrypted."""
+    if not job.encryption_key:
+        return None
+    try:
+        from exhaust.pii import decrypt
+    except ImportError:  # pragma: no cover - the pii module ships with the package
+        return job.encryption_key
+    return decrypt(job.encryption_key, salt) or job.encryption_key
+
+
+class SourceCache:
+    """Reuses an opened source for a while: opening per job would re-read the same tables each time."""
+
+    def __init__(self, opener: Callable[[], Source], max_age: float) -> None:
+        self._opener = opener
+        self._max_age = max_age
+        self._lock = threading.Lock()
+        self._source: Source | None = None
+        self._opened = 0.0
+
+    def get(self) -> Source:
+        with self._lock:
+            if self._source is None or time.monotonic() - self._opened > self._max_age:
+                self._source = self._opener()
+                self._opened = time.monotonic()
+            return self._source
+
+
+@dataclass
+class Attempt:
+    """What one attempt has done so far (kept when it fails, for the retry to resume from)."""
+
+    job: Job
+    lease: Lease
+    started: float = field(default_factory=time.monotonic)
+    processed: list[dict] = field(default_factory=list)
+
+    def elapsed_ms(self) -> int:
+        return int((time.monotonic() - self.started) * 1000)
+
+
+class Worker:
+    """Processes jobs from a store; run several (threads, processes, machines) against one database."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        storage: Storage,
+        settings: Any,
+        *,
+        source: Callable[[], Source] | None = None,
+        builder: Builder | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.store = store
+        self.storage = storage
+        self.settings = settings
+        if source is None:
+            from exhaust.sources.open import open_source
+
+            spec = settings.source_spec()
+            source = SourceCache(lambda: open_source(spec), settings.source_cache_seconds).get
+        self._source = source
+        self._builder = builder
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._reaped_at = 0.0
+        self._reap_lock = threading.Lock()
+
+    # ---- loop -------------------------------------------------------------------------------
+    def run(self, *, once: bool = False, concurrency: int = 1, stop: threading.Event | None = None) -> int:
+        """Process jobs until `stop` is set (or, with `once`, until nothing is due); returns jobs handled."""
+        stop = stop or threading.Event()
+        wakeup = Wakeup(self.store.engine)
+        handled = [0] * concurrency
+        self.storage.clean_incoming()
+
+        def loop(index: int) -> None:
+            owner = f"{self.name}/{index}"
+            while not stop.is_set():
+                try:
+                    job = self.run_one(owner)
+                except Exception as exc:  # database unreachable: wait and try again
+                    log.error("worker %s could not claim a job: %s", owner, exc)
+                    job = None
+                    if once:
+                        raise
+                if job is not None:
+                    handled[index] += 1
+                    continue
+                if once:
+                    return
+                wakeup.wait(self.settings.poll_seconds)
+
+        threads = [threading.Thread(target=loop, args=(i,), name=f"worker-{i}") for i in range(concurrency)]
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            wakeup.close()
+        return sum(handled)
+
+    def run_one(self, owner: str | None = None) -> Job | None:
+        """Claim and process one due job; returns it as it ended (None when nothing was due)."""
+        owner = owner or self.name
+        self._maybe_reap()
+        job = self.store.claim(
+            owner, lease_seconds=self.settings.lease_seconds, max_attempts=self.settings.max_attempts
+        )
+        if job is None:
+            return None
+        log.info("job %s (%s) claimed by %s, attempt %d", job.request_id, job.job_id, owner, job.iteration)
+        self.process(job, owner)
+        return self.store.get(job.request_id, job.tag)
+
+    def _maybe_reap(self) -> None:
+        with self._reap_lock:
+            if time.monotonic() - self._reaped_at < max(1.0, self.settings.lease_seconds / 2):
+                return
+            self._reaped_at = time.monotonic()
+        reaped = self.store.reap(self.settings.max_attempts)
+        if reaped:
+            log.warning("%d job(s) failed after their last attempt's worker stopped", reaped)
+
+    # ---- one job ----------------------------------------------------------------------------
+    def process(self, job: Job, owner: str) -> None:
+        """Run one claimed job to its outcome (all writes fenced by the lease)."""
+        with Lease(self.store, job, owner, self.settings.lease_seconds) as lease:
+            attempt = Attempt(job, lease, processed=list(job.processed_batches))
+            try:
+                failures = self._build_all(attempt)
+                lease.check()
+                status = FAILED if failures else SUCCESS
+                message = "; ".join(failures)
+                ok = self.store.finish(
+                    job, owner, status=status, processed=attempt.processed,
+                    execution_ms=attempt.elapsed_ms(), message=message,
+                )  # fmt: skip
+                log.info("job %s %s in %d ms%s", job.request_id, status, attempt.elapsed_ms(),
+                         f": {message}" if message else "")  # fmt: skip
+            except LeaseLost:
+                log.warning("job %s abandoned: another worker owns it now", job.request_id)
+                return
+            except ExhaustError as error:
+                ok = self.store.finish(
+                    job, owner, status=FAILED, processed=attempt.processed,
+                    execution_ms=attempt.elapsed_ms(), message=error.message,
+                )  # fmt: skip
+                log.info("job %s FAILED: %s", job.request_id, error.message)
+            except Exception as exc:
+                log.exception("job %s attempt %d failed", job.request_id, job.iteration)
+                ok = self._retry_or_fail(attempt, owner, exc)
+            if not ok:
+                log.warning("job %s: outcome not recorded, the lease was lost", job.request_id)
+
+    def _retry_or_fail(self, attempt: Attempt, owner: str, exc: Exception) -> bool:
+        job, limit = attempt.job, self.settings.max_attempts
+        detail = abbreviate(f"{type(exc).__name__}: {exc}", 200)
+        if job.iteration < limit:
+            delay = self.settings.retry_backoff_seconds * 4 ** (job.iteration - 1)
+            return self.store.retry_later(
+                job, owner, delay_seconds=delay, processed=attempt.processed,
+                message=f"Attempt {job.iteration} of {limit} failed ({detail}); it will be retried.",
+            )  # fmt: skip
+        return self.store.finish(
+            job, owner, status=FAILED, processed=attempt.processed, execution_ms=attempt.elapsed_ms(),
+            message=f"The report could not be built after {limit} attempts: {detail}",
+        )  # fmt: skip
+
+    def _build_all(self, attempt: Attempt) -> list[str]:
+        """Build every batch not yet finished; returns the messages of batches that could not be built."""
+        job, lease = attempt.job, attempt.lease
+        selector = check_request(job.job_id, job.request_data, job.encryption_key)
+        lease.update(1, "finding batches")
+        source = self._source()
+        plan = plan_batches(source, selector)
+        done = {entry.get("batchId"): entry for entry in attempt.processed}
+        attempt.processed = [done[p.batch_id] for p in plan if p.batch_id in done]
+        todo = [p for p in plan if p.batch_id not in done]
+        failures: list[str] = []
+        password = zip_password(job, self.settings.sunbird_encryption_key)
+        with tempfile.TemporaryDirectory(prefix="exhaust-job-") as tmp:
+            for index, planned in enumerate(todo):
+                lease.check()
+                share = 100 / len(plan)
+                base = share * (len(attempt.processed) + len(failures))
+                try:
+                    entry = self._build_one(job, planned, source, Path(tmp), password, lease, base, share)
+                except ExhaustError as error:
+                    failures.append(error.message if len(plan) == 1 else f"{planned.batch_id}: {error.message}")
+                    continue
+                attempt.processed.append(entry)
+                if index < len(todo) - 1 and not self.store.record_batches(job, lease.owner, attempt.processed):
+                    lease.lost()
+                    raise LeaseLost(job.request_id)
+        order = {p.batch_id: i for i, p in enumerate(plan)}
+        attempt.processed.sort(key=lambda entry: order.get(entry.get("batchId"), len(order)))
+        return failures
+
+    def _build_one(
+        self,
+        job: Job,
+        planned: PlannedBatch,
+        source: Source,
+        tmp: Path,
+        password: str | None,
+        lease: Lease,
+        base: float,
+        share: float,
+    ) -> dict:
+        """Build, zip and publish one batch; returns its `processed_batches` entry."""
+        if planned.error:
+            raise ExhaustError(planned.error)
+        batch_id = planned.batch_id
+        name = f"{batch_id}_{REPORT_KEYS[job.job_id]}_{today(self.settings.timezone).strftime('%Y%m%d')}"
+        csv_path, zip_path = tmp / f"{name}.csv", tmp / f"{name}.zip"
+        lease.update(base + share * 0.05, f"building {batch_id}")
+        channel = None if job.requested_channel in ("", SYSTEM_CHANNEL) else job.requested_channel
+        result = self._build(source, job.job_id, batch_id, csv_path, channel, job.request_data.get("profile"))
+        lease.update(base + share * 0.8, f"zipping {batch_id}")
+        zip_report(csv_path, zip_path, password=password, encryption=self.settings.zip_encryption)
+        csv_path.unlink(missing_ok=True)
+        lease.check()
+        lease.update(base + share * 0.9, f"uploading {batch_id}")
+        key = f"{job.job_id}/{job.request_id}/{name}.zip"
+        size = self.storage.publish(zip_path, key)
+        zip_path.unlink(missing_ok=True)
+        return {
+            "channel": job.requested_channel,
+            "batchId": batch_id,
+            "filePath": key,
+            "fileSize": size,
+            "rows": int(getattr(result, "rows", 0) or 0),
+        }
+
+    def _build(self, source: Source, dataset: str, batch_id: str, output: Path, channel: str | None,
+               profile: str | None) -> Any:  # fmt: skip
+        builder = self._builder or default_builder()
+        kwargs: dict[str, Any] = {"requested_channel": channel, "profile": profile}
+        if "settings" in inspect.signature(builder).parameters:
+            kwargs["settings"] = self.settings
+        return builder(source, dataset, batch_id, output, **kwargs)
