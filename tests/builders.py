@@ -9,7 +9,12 @@ COLLECTION = "application/vnd.ekstep.content-collection"
 
 
 def leaf(identifier: str, **extra) -> dict:
-    return {"identifier": identifier, "mimeType": "application/vnd.ekstep.content", "name": identifier, **extra}
+    return {
+        "identifier": identifier,
+        "mimeType": "application/vnd.ekstep.content",
+        "name": identifier,
+        **extra,
+    }
 
 
 def assessment(identifier: str, **extra) -> dict:
@@ -17,7 +22,13 @@ def assessment(identifier: str, **extra) -> dict:
 
 
 def unit(identifier: str, children: list[dict], trackable: bool = False, **extra) -> dict:
-    node = {"identifier": identifier, "mimeType": COLLECTION, "name": identifier, "children": children, **extra}
+    node = {
+        "identifier": identifier,
+        "mimeType": COLLECTION,
+        "name": identifier,
+        "children": children,
+        **extra,
+    }
     if trackable:
         node["trackable"] = {"enabled": "Yes", "autoBatch": "No"}
     return node

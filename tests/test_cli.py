@@ -19,7 +19,9 @@ def exhaust(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 def test_report_writes_the_file(tmp_path: Path) -> None:
     source = seed_source(tmp_path / "src")
     out = tmp_path / "out" / "progress.csv"
-    done = exhaust("report", "progress-exhaust", "--source", f"files:{source}", "--batch", BATCH, "--output", str(out))
+    done = exhaust(
+        "report", "progress-exhaust", "--source", f"files:{source}", "--batch", BATCH, "--output", str(out)
+    )
     assert done.returncode == 0, done.stderr
     rows = list(csv.reader(out.open(encoding="utf-8")))
     assert len(rows) == 3 and rows[0][0] == "Collection Id"
@@ -27,7 +29,16 @@ def test_report_writes_the_file(tmp_path: Path) -> None:
 
 def test_unknown_batch_exits_2_with_one_line(tmp_path: Path) -> None:
     source = seed_source(tmp_path / "src")
-    done = exhaust("report", "progress-exhaust", "--source", str(source), "--batch", "nope", "--output", str(tmp_path / "x.csv"))
+    done = exhaust(
+        "report",
+        "progress-exhaust",
+        "--source",
+        str(source),
+        "--batch",
+        "nope",
+        "--output",
+        str(tmp_path / "x.csv"),
+    )
     assert done.returncode == 2
     assert done.stderr == "batch nope not found\n"
     assert not (tmp_path / "x.csv").exists()
@@ -35,12 +46,52 @@ def test_unknown_batch_exits_2_with_one_line(tmp_path: Path) -> None:
 
 def test_bad_input_is_one_line_without_traceback(tmp_path: Path) -> None:
     source = seed_source(tmp_path / "src")
-    (source / "user_enrolments.jsonl").write_text('{"userid": "u1", "batchid": "' + BATCH + '", "status": "two"}\n')
+    (source / "user_enrolments.jsonl").write_text(
+        '{"userid": "u1", "batchid": "' + BATCH + '", "status": "two"}\n'
+    )
     cases = [
-        ("report", "progress-exhaust", "--source", str(source), "--batch", BATCH, "--output", str(tmp_path / "a.csv")),
-        ("report", "progress-exhaust", "--source", str(tmp_path / "missing"), "--batch", BATCH, "--output", "b.csv"),
-        ("report", "no-such-report", "--source", str(source), "--batch", BATCH, "--output", str(tmp_path / "c.csv")),
-        ("report", "progress-exhaust", "--source", str(source), "--batch", BATCH, "--output", "d.csv", "--profile", "zz"),
+        (
+            "report",
+            "progress-exhaust",
+            "--source",
+            str(source),
+            "--batch",
+            BATCH,
+            "--output",
+            str(tmp_path / "a.csv"),
+        ),
+        (
+            "report",
+            "progress-exhaust",
+            "--source",
+            str(tmp_path / "missing"),
+            "--batch",
+            BATCH,
+            "--output",
+            "b.csv",
+        ),
+        (
+            "report",
+            "no-such-report",
+            "--source",
+            str(source),
+            "--batch",
+            BATCH,
+            "--output",
+            str(tmp_path / "c.csv"),
+        ),
+        (
+            "report",
+            "progress-exhaust",
+            "--source",
+            str(source),
+            "--batch",
+            BATCH,
+            "--output",
+            "d.csv",
+            "--profile",
+            "zz",
+        ),
     ]
     for args in cases:
         done = exhaust(*args)

@@ -40,16 +40,33 @@ def test_rich_batch_identical_on_spark(tmp_path: Path) -> None:
     c, b = "do_course", "batch-1"
     tree = course(c, [*DEEP["children"], assessment("q1"), leaf("l9")])
     enrolments = [
-        enrolment(f"u{i:03d}", c, b, contentstatus={"x1": 2, "y1": 2, "z1": 2 if i % 2 else 1}, enrolled_date="2020-01-01T00:00:00Z")
+        enrolment(
+            f"u{i:03d}",
+            c,
+            b,
+            contentstatus={"x1": 2, "y1": 2, "z1": 2 if i % 2 else 1},
+            enrolled_date="2020-01-01T00:00:00Z",
+        )
         for i in range(40)
     ]
-    enrolments += [enrolment("done", c, b, completedon="2021-02-03T04:05:06.789Z", issued_certificates=[{"id": "x"}]),
-                   enrolment("legacy", c, b, enrolleddate="2019-11-13 05:41:50:382+0000", certstatus=3)]
-    attempts = [attempt(f"u{i:03d}", "q1", f"a{i}", i % 7 + 0.5, "2020-01-02T00:00:00Z") for i in range(0, 40, 3)]
+    enrolments += [
+        enrolment("done", c, b, completedon="2021-02-03T04:05:06.789Z", issued_certificates=[{"id": "x"}]),
+        enrolment("legacy", c, b, enrolleddate="2019-11-13 05:41:50:382+0000", certstatus=3),
+    ]
+    attempts = [
+        attempt(f"u{i:03d}", "q1", f"a{i}", i % 7 + 0.5, "2020-01-02T00:00:00Z") for i in range(0, 40, 3)
+    ]
     for row in attempts:
         row["course_id"], row["batch_id"] = c, b
-    users = [{"userid": f"u{i:03d}", "firstname": f"Name{i}", "lastname": "=x" if i == 5 else "Last", "state": "Kerala"}
-             for i in range(40)]
+    users = [
+        {
+            "userid": f"u{i:03d}",
+            "firstname": f"Name{i}",
+            "lastname": "=x" if i == 5 else "Last",
+            "state": "Kerala",
+        }
+        for i in range(40)
+    ]
     folder = write_source(
         tmp_path / "src",
         course_batch=[batch(b, c)],

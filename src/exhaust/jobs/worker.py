@@ -129,7 +129,7 @@ class Worker:
                     log.error("worker %s could not claim a job: %s", owner, exc)
                     job = None
                     if once:
-                        raise
+                        return
                 if job is not None:
                     handled[index] += 1
                     continue

@@ -1,0 +1,46 @@
+"""A job as clients see it: Sunbird's JobResponse fields (camelCase, epoch milliseconds), links signed now.
+
+`encryption_key` is never part of it. Links are signed on every read, so they always have the full
+lifetime, and only SUCCESS or FAILED jobs carry them (a FAILED multi-batch job keeps its finished files).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from exhaust.jobs.store import FAILED, SUCCESS, Job
+from exhaust.outputs.signing import UrlSigner
+
+
+def epoch_ms(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp() * 1000)
+
+
+def job_response(job: Job, signer: UrlSigner, now: float | None = None) -> dict[str, Any]:
+    """The JSON object of one job (what `exhaust status` prints and the API returns)."""
+    now = time.time() if now is None else now
+    finished = job.status in (SUCCESS, FAILED)
+    urls = [signer.sign(url, now).url for url in job.download_urls] if finished else []
+    return {
+        "requestId": job.request_id,
+        "tag": job.tag,
+        "dataset": job.job_id,
+        "requestedBy": job.requested_by,
+        "requestedChannel": job.requested_channel,
+        "status": job.status,
+        "lastUpdated": epoch_ms(job.dt_job_completed or job.dt_job_submitted),
+        "datasetConfig": job.request_data,
+        "attempts": job.iteration,
+        "jobStats": {
+            "dtJobSubmitted": epoch_ms(job.dt_job_submitted),
+            "dtJobCompleted": epoch_ms(job.dt_job_completed) if finished else None,
+            "executionTime": job.execution_time if finished else None,
+        },
+        "downloadUrls": urls,
+        "expiresAt": signer.expires_at(now) * 1000,
+        "statusMessage": job.err_message or "",
+        "progress": 100 if job.status == SUCCESS else (job.progress or 0),
+        "phase": job.phase or ("queued" if job.status == "SUBMITTED" else ""),
+    }
