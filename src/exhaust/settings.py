@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     source_cache_seconds: float = Field(30, ge=0, description="A worker reuses an opened source this long.")
     download_base_url: str = Field("", description="Public base URL of the API serving local /download links.")
     profiles_dir: Path | None = Field(None, description="Folder of extra report profiles (*.toml).")
+    smtp_host: str = Field("", description="SMTP server for job mails; mails are off when empty.")
+    smtp_port: int = Field(25, description="SMTP port.")
+    smtp_user: str = Field("", description="SMTP login (optional).")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password (never logged).")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_from: str = Field("exhaust@localhost", description="Sender address of job mails.")
+    smtp_timeout: float = Field(10.0, description="Seconds before an SMTP attempt gives up.")
+    mail_retries: int = Field(3, ge=1, description="Attempts to deliver one mail before giving up.")
+    mail_attach_max_bytes: int = Field(10 * 1024 * 1024, description="Attach the file when it is at most this big.")
     users_redis_url: str = Field(
         "", description="Redis user cache (user:<id> hashes), e.g. redis://127.0.0.1:6379/12; empty: users table."
     )

@@ -1,0 +1,1 @@
+"""Notifications: the mail a requester gets when their report job ends (PRD, SPEC §4.3)."""
