@@ -53,7 +53,11 @@ def parse_request_data(data: Any) -> BatchSelector:
     """Validate a `datasetConfig` / `request_data` object and return what it selects."""
     if not isinstance(data, Mapping):
         raise BadInput("the request data must be a JSON object with batchId, batchFilter or searchFilter")
-    given = [name for name in ("batchId", "batchFilter", "searchFilter") if data.get(name) not in (None, "", [], {})]
+    given = [
+        name
+        for name in ("batchId", "batchFilter", "searchFilter")
+        if data.get(name) not in (None, "", [], {})
+    ]
     if len(given) != 1:
         raise BadInput("the request must have exactly one of batchId, batchFilter or searchFilter")
     profile = data.get("profile")
@@ -79,12 +83,10 @@ def parse_search_filter(raw: Any) -> dict[str, tuple[str, ...]]:
     if isinstance(raw, Mapping) and isinstance(raw.get("filters"), Mapping):
         raw = raw["filters"]
     if not isinstance(raw, Mapping) or not raw:
-        raise BadInput("searchFilter must be an object of collection filters, e.g. {\"channel\": \"ORG_1\"}")
+        raise BadInput('searchFilter must be an object of collection filters, e.g. {"channel": "ORG_1"}')
     unknown = sorted(set(raw) - set(SEARCH_FIELDS))
     if unknown:
-        raise BadInput(
-            f"searchFilter cannot filter on {', '.join(unknown)}; use {', '.join(SEARCH_FIELDS)}"
-        )
+        raise BadInput(f"searchFilter cannot filter on {', '.join(unknown)}; use {', '.join(SEARCH_FIELDS)}")
     filters: dict[str, tuple[str, ...]] = {}
     for name, value in raw.items():
         values = value if isinstance(value, list) else [value]
@@ -100,5 +102,7 @@ def check_request(dataset: str, request_data: Any, encryption_key: str | None) -
         raise BadInput(f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")
     selector = parse_request_data(request_data)
     if dataset in KEY_REQUIRED and not encryption_key:
-        raise BadInput(f"{dataset} holds personal data: the request needs an encryption key (the zip password)")
+        raise BadInput(
+            f"{dataset} holds personal data: the request needs an encryption key (the zip password)"
+        )
     return selector

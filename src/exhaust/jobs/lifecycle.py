@@ -59,7 +59,11 @@ class Lease:
         while not self._stop.wait(self.interval):
             try:
                 kept = self.store.renew(
-                    self.job, self.owner, lease_seconds=self.lease_seconds, progress=self.percent, phase=self.phase
+                    self.job,
+                    self.owner,
+                    lease_seconds=self.lease_seconds,
+                    progress=self.percent,
+                    phase=self.phase,
                 )
             except Exception as exc:  # the database may be briefly unreachable: try again next tick
                 log.warning("could not renew the lease of %s: %s", self.job.request_id, exc)

@@ -225,7 +225,9 @@ class JobStore:
             raise BadInput("the request needs a tag and a channel")
         full_tag = f"{tag}:{channel}"
         if len(full_tag) > 100 or len(channel) > 50 or len(requested_by) > 50:
-            raise BadInput("tag (with channel) must be at most 100 characters; channel and requester at most 50")
+            raise BadInput(
+                "tag (with channel) must be at most 100 characters; channel and requester at most 50"
+            )
         if encryption_key is not None and len(encryption_key) > 500:
             raise BadInput("the encryption key must be at most 500 characters")
         dataset_type = request_data.get("type") if isinstance(request_data.get("type"), str) else None
@@ -260,17 +262,24 @@ class JobStore:
             "updated_at": utcnow(),
         }
         with self.engine.begin() as conn:
-            queued = conn.execute(insert.on_conflict_do_nothing(index_elements=["tag", "request_id"])).rowcount == 1
+            queued = (
+                conn.execute(insert.on_conflict_do_nothing(index_elements=["tag", "request_id"])).rowcount
+                == 1
+            )
             if not queued:
                 where = sa.and_(
-                    self.t.c.tag == full_tag, self.t.c.request_id == rid, sa.func.upper(self.t.c.status) == FAILED
+                    self.t.c.tag == full_tag,
+                    self.t.c.request_id == rid,
+                    sa.func.upper(self.t.c.status) == FAILED,
                 )
                 queued = conn.execute(sa.update(self.t).where(where).values(**reset)).rowcount == 1
             if queued:
                 self._notify(conn)
-            row = conn.execute(
-                sa.select(self.t).where(self.t.c.tag == full_tag, self.t.c.request_id == rid)
-            ).mappings().one()
+            row = (
+                conn.execute(sa.select(self.t).where(self.t.c.tag == full_tag, self.t.c.request_id == rid))
+                .mappings()
+                .one()
+            )
         return Job.from_row(row), queued
 
     # ---- reads ------------------------------------------------------------------------------
@@ -396,7 +405,9 @@ class JobStore:
             upsert = (postgresql.insert if self.postgres else sqlite.insert)(self.turn).values(
                 channel=chosen.channel, last_claimed_at=now
             )
-            conn.execute(upsert.on_conflict_do_update(index_elements=["channel"], set_={"last_claimed_at": now}))
+            conn.execute(
+                upsert.on_conflict_do_update(index_elements=["channel"], set_={"last_claimed_at": now})
+            )
         return Job.from_row(row)
 
     def due_count(self, max_attempts: int) -> int:
@@ -494,7 +505,9 @@ class JobStore:
             "phase": "done" if status == SUCCESS else "failed",
         }
         with self.engine.begin() as conn:
-            return conn.execute(sa.update(self.t).where(self._owned(job, owner)).values(**values)).rowcount == 1
+            return (
+                conn.execute(sa.update(self.t).where(self._owned(job, owner)).values(**values)).rowcount == 1
+            )
 
     def retry_later(
         self, job: Job, owner: str, *, delay_seconds: float, processed: Sequence[dict], message: str

@@ -28,7 +28,9 @@ class Wakeup:
         self._thread: threading.Thread | None = None
         if is_postgres(engine):
             url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._thread = threading.Thread(target=self._listen, args=(url,), name="job-listener", daemon=True)
+            self._thread = threading.Thread(
+                target=self._listen, args=(url,), name="job-listener", daemon=True
+            )
             self._thread.start()
 
     def wait(self, timeout: float) -> bool:

@@ -234,10 +234,14 @@ class Worker:
                 try:
                     entry = self._build_one(job, planned, source, Path(tmp), password, lease, base, share)
                 except ExhaustError as error:
-                    failures.append(error.message if len(plan) == 1 else f"{planned.batch_id}: {error.message}")
+                    failures.append(
+                        error.message if len(plan) == 1 else f"{planned.batch_id}: {error.message}"
+                    )
                     continue
                 attempt.processed.append(entry)
-                if index < len(todo) - 1 and not self.store.record_batches(job, lease.owner, attempt.processed):
+                if index < len(todo) - 1 and not self.store.record_batches(
+                    job, lease.owner, attempt.processed
+                ):
                     lease.lost()
                     raise LeaseLost(job.request_id)
         order = {p.batch_id: i for i, p in enumerate(plan)}

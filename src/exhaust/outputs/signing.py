@@ -76,7 +76,9 @@ def local_download_url(key: str, *, expires: int, secret: bytes, base_url: str =
     return f"{base_url.rstrip('/')}/download/{path}?expires={expires}&signature={signature(key, expires, secret)}"
 
 
-def verify_download(key: str, expires: str | int, signature_hex: str, *, secret: bytes, now: float | None = None) -> None:
+def verify_download(
+    key: str, expires: str | int, signature_hex: str, *, secret: bytes, now: float | None = None
+) -> None:
     """Accept a local download link or raise InvalidDownloadLink / ExpiredDownloadLink."""
     try:
         validate_key(key)
@@ -125,7 +127,9 @@ class UrlSigner:
         key = object_key(stored)
         expires = self.expires_at(now)
         if self.storage.is_local:
-            return SignedUrl(local_download_url(key, expires=expires, secret=self._secret, base_url=self.base_url), expires)
+            return SignedUrl(
+                local_download_url(key, expires=expires, secret=self._secret, base_url=self.base_url), expires
+            )
         return SignedUrl(self.storage.sign(key, self.expiry_seconds), expires)
 
     def verify(self, key: str, expires: str | int, signature_hex: str) -> None:

@@ -33,7 +33,9 @@ def zip_report(
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     zip_path.unlink(missing_ok=True)
     if password is None:
-        with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as zf:
+        with zipfile.ZipFile(
+            zip_path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL
+        ) as zf:
             zf.write(csv_path, arcname=csv_path.name)
     elif encryption == "zipcrypto":
         # pyminizip stores the entry under its base name when the prefix is empty.

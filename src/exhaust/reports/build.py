@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ibis
@@ -32,6 +33,7 @@ class ReportResult:
     path: Path
     rows: int
     headers: tuple[str, ...]
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase: load, compute, write
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,9 @@ def build_report(
         settings.assessment_object_types,
         settings.assessment_primary_categories,
     )
+    clock = _Clock()
     data = load_batch(source, batch_id, rules)
+    clock.lap("load")
     backend = open_backend(engine or settings.engine)
     try:
         lx = learners(backend, data)
@@ -108,6 +112,23 @@ def build_report(
         backend.close()
     if fields.encrypted:
         table = decrypt_columns(table, columns, fields.encrypted, settings.sunbird_encryption_key)
+    clock.lap("compute")
     headers = tuple(column.header for column in columns)
     write_csv(table, output, headers, timestamp_format=chosen.timestamp_format, bom=settings.csv_bom)
-    return ReportResult(dataset, chosen.name, batch_id, data.course_id, Path(output), table.num_rows, headers)
+    clock.lap("write")
+    return ReportResult(
+        dataset, chosen.name, batch_id, data.course_id, Path(output), table.num_rows, headers, clock.laps
+    )
+
+
+class _Clock:
+    """Wall time per phase, for benchmarks and job progress."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self.start, 4)
+        self.start = now

@@ -14,6 +14,11 @@ from exhaust.sources.schema import TABLES
 source_app = typer.Typer(help="Work with report sources.", no_args_is_help=True, add_completion=False)
 
 
+@source_app.callback()
+def sources() -> None:
+    """Work with report sources (a group even while it has one command)."""
+
+
 @source_app.command("copy")
 def copy(
     from_spec: str = typer.Option(..., "--from", help="Source to read: a folder, files:DIR, postgresql://…"),

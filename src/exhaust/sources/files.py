@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from exhaust.errors import BadInput, MissingTable, SourceDataError
 from exhaust.sources.base import Filters
 from exhaust.sources.coerce import ALIASES, conform, rows_to_table
-from exhaust.sources.memory import MemoryTables
+from exhaust.sources.memory import MemoryTables, filter_table
 from exhaust.sources.schema import TABLES, empty_table
 
 SUFFIXES = (".parquet", ".jsonl", ".csv")
@@ -63,28 +63,39 @@ class FileTables(MemoryTables):
         spec = TABLES[table]
         wanted = list(columns) if columns is not None else spec.columns
         try:
-            present = set(pq.read_schema(path).names)
-            expression = None
-            for column, values in filters.items():
-                term = pc.field(column).isin(list(values))
-                expression = term if expression is None else expression & term
-            data = pq.read_table(
-                path,
-                columns=[c for c in wanted if c in present] + _alias_columns(table, present, wanted),
-                filters=expression,
-            )
+            schema = pq.read_schema(path)
         except (pa.ArrowInvalid, OSError) as exc:
             raise SourceDataError(f"{path.name}: not a readable Parquet file ({exc})") from None
-        return conform(data, table, path.name).select(wanted)
+        stored = _stored_names(table, set(schema.names))
+        expression = None
+        later: dict[str, list] = {}  # filters whose values do not fit the file's column type
+        for column, values in filters.items():
+            if isinstance(values, str):
+                raise TypeError(f"filter on {column} needs a list of values, not the string {values!r}")
+            if column not in stored:  # absent, so null in every row: nothing matches
+                return empty_table(table).select(wanted)
+            try:
+                value_set = pa.array(list(values), type=schema.field(stored[column]).type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                later[column] = list(values)
+                continue
+            term = pc.field(stored[column]).isin(value_set)
+            expression = term if expression is None else expression & term
+        needed = list(dict.fromkeys([*wanted, *later]))
+        try:
+            data = pq.read_table(path, columns=[stored[c] for c in needed if c in stored], filters=expression)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise SourceDataError(f"{path.name}: not a readable Parquet file ({exc})") from None
+        return filter_table(conform(data, table, path.name), later, wanted)
 
 
-def _alias_columns(table: str, present: set[str], wanted: list[str]) -> list[str]:
-    """Older Sunbird column names present in the file for wanted logical columns."""
-    return [
-        old
-        for old, new in ALIASES.get(table, {}).items()
-        if new in wanted and old in present and new not in present
-    ]
+def _stored_names(table: str, present: set[str]) -> dict[str, str]:
+    """Logical column -> its name in the file: itself, or an older Sunbird name (see ALIASES)."""
+    names = {c: c for c in TABLES[table].columns if c in present}
+    for old, new in ALIASES.get(table, {}).items():
+        if old in present and new not in names:
+            names[new] = old
+    return names
 
 
 def read_table_file(path: Path, table: str) -> pa.Table:
@@ -107,7 +118,7 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict]]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(line.rstrip("\r\n"))  # so the error's character count is within the line
             except json.JSONDecodeError as exc:
                 raise SourceDataError(
                     f"{path.name}, line {line_no}, character {exc.colno}: not valid JSON ({exc.msg})"

@@ -101,5 +101,13 @@ def downgrade() -> None:
     name = job_table_name()
     for suffix in ("due", "lease", "tag"):
         op.drop_index(f"ix_{name}_{suffix}", table_name=name)
-    for column in ("lease_owner", "lease_expires_at", "next_attempt_at", "dt_job_started", "updated_at", "progress", "phase"):
+    for column in (
+        "lease_owner",
+        "lease_expires_at",
+        "next_attempt_at",
+        "dt_job_started",
+        "updated_at",
+        "progress",
+        "phase",
+    ):
         op.drop_column(name, column)

@@ -1,0 +1,168 @@
+"""Job commands: `submit`, `worker`, `status`, `list` (and `db-upgrade`), added to the main CLI by `register`.
+
+Output is for scripts: `submit` prints the request id alone; `status` and `list` print JSON; messages go
+to stderr. Settings come from `EXHAUST_*` variables (source, database, storage, time zone, …).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+import typer
+
+from exhaust.errors import BadInput, ExhaustError
+from exhaust.settings import get_settings
+
+
+def _fail(error: ExhaustError) -> typer.Exit:
+    typer.echo(str(error), err=True)
+    return typer.Exit(error.exit_code)
+
+
+def _request_data(batch: str | None, batch_filter: str | None, search_filter: str | None) -> dict[str, Any]:
+    given = [x for x in (batch, batch_filter, search_filter) if x]
+    if len(given) != 1:
+        raise BadInput("give exactly one of --batch, --batch-filter or --search-filter")
+    if batch:
+        return {"batchId": batch}
+    if batch_filter:
+        return {"batchFilter": [b.strip() for b in batch_filter.split(",") if b.strip()]}
+    try:
+        return {"searchFilter": json.loads(search_filter or "")}
+    except json.JSONDecodeError:
+        raise BadInput('--search-filter must be JSON, e.g. \'{"channel": "ORG_1"}\'') from None
+
+
+def submit(
+    dataset: str = typer.Argument(
+        ..., help="progress-exhaust, userinfo-exhaust, response-exhaust or course-mentor"
+    ),
+    batch: str | None = typer.Option(None, "--batch", help="One batch id"),
+    batch_filter: str | None = typer.Option(None, "--batch-filter", help="Batch ids, comma separated (≤ 20)"),
+    search_filter: str | None = typer.Option(None, "--search-filter", help="JSON collection filters"),
+    channel: str = typer.Option("System", "--channel", help="Requesting channel (org id)"),
+    requested_by: str = typer.Option("", "--requested-by", help="Requesting user id"),
+    tag: str | None = typer.Option(None, "--tag", help="Client tag (default: the batch id)"),
+    encryption_key: str | None = typer.Option(
+        None, "--encryption-key", help="Zip password; '-' reads it from standard input"
+    ),
+    profile: str | None = typer.Option(None, "--profile", help="Column profile (default: the dataset's own)"),
+) -> None:
+    """Queue a report request and print its request id."""
+    from exhaust.jobs.service import open_store
+
+    try:
+        data = _request_data(batch, batch_filter, search_filter)
+        if profile:
+            data["profile"] = profile
+        if encryption_key == "-":
+            encryption_key = sys.stdin.readline().rstrip("\n")
+        job, queued = open_store(get_settings()).submit(
+            dataset,
+            data,
+            tag=tag or batch or "batches",
+            channel=channel,
+            requested_by=requested_by,
+            encryption_key=encryption_key or None,
+        )
+    except ExhaustError as error:
+        raise _fail(error) from None
+    if not queued:
+        typer.echo(f"already requested today; status {job.status}", err=True)
+    typer.echo(job.request_id)
+
+
+def worker(
+    once: bool = typer.Option(False, "--once", help="Process everything that is due, then exit"),
+    concurrency: int = typer.Option(1, "--concurrency", min=1, help="Jobs run at the same time"),
+) -> None:
+    """Process queued requests (run any number of these, on any machines, against one database)."""
+    from exhaust.jobs.service import open_store
+    from exhaust.jobs.worker import Worker
+    from exhaust.outputs.storage import open_storage
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    settings = get_settings()
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise SystemExit(130)
+        logging.getLogger("exhaust.jobs").info("stopping after the current jobs (signal %d)", signum)
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        handled = Worker(open_store(settings), open_storage(settings), settings).run(
+            once=once, concurrency=concurrency, stop=stop
+        )
+    except ExhaustError as error:
+        raise _fail(error) from None
+    if once:
+        typer.echo(f"{handled} job(s) processed", err=True)
+
+
+def status(request_id: str = typer.Argument(..., help="The id printed by submit")) -> None:
+    """Print one request as JSON, with fresh download links."""
+    from exhaust.jobs.service import open_signer, open_store
+    from exhaust.jobs.views import job_response
+
+    settings = get_settings()
+    try:
+        job = open_store(settings).get(request_id.strip().upper())
+        if job is None:
+            raise ExhaustError(f"no request with id {request_id}")
+        typer.echo(json.dumps(job_response(job, open_signer(settings)), indent=2, ensure_ascii=False))
+    except ExhaustError as error:
+        raise _fail(error) from None
+
+
+def list_jobs(
+    tag: str = typer.Option(..., "--tag", help="Client tag (all channels) or tag:channel"),
+    channel: str | None = typer.Option(None, "--channel", help="Only this channel's requests"),
+    limit: int = typer.Option(100, "--limit", min=1, help="At most this many, newest first"),
+) -> None:
+    """Print the requests of a tag as a JSON list, newest first."""
+    from exhaust.jobs.service import open_signer, open_store
+    from exhaust.jobs.views import job_response
+
+    settings = get_settings()
+    try:
+        jobs = open_store(settings).list(tag, channel=channel, limit=limit)
+        signer = open_signer(settings)
+        typer.echo(json.dumps([job_response(job, signer) for job in jobs], indent=2, ensure_ascii=False))
+    except ExhaustError as error:
+        raise _fail(error) from None
+
+
+def db_upgrade() -> None:
+    """Create or upgrade the job table (workers also do it on start)."""
+    from exhaust.jobs import migrate
+    from exhaust.jobs.db import database_url, make_engine
+
+    settings = get_settings()
+    ran = migrate.upgrade(make_engine(database_url(settings)), settings.job_table)
+    typer.echo("job store upgraded" if ran else "job store already up to date", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the job commands to `app`."""
+    app.command("submit")(submit)
+    app.command("worker")(worker)
+    app.command("status")(status)
+    app.command("list")(list_jobs)
+    app.command("db-upgrade")(db_upgrade)
+
+
+app = typer.Typer(help="Report requests as jobs.", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)  # fmt: skip
+register(app)
+
+if __name__ == "__main__":
+    app()

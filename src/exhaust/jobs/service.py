@@ -1,0 +1,39 @@
+"""Open the configured job store, storage and signer (what the CLI, the workers and the API share)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from exhaust.jobs import migrate
+from exhaust.jobs.db import database_url, make_engine
+from exhaust.jobs.store import JobStore
+from exhaust.outputs.signing import UrlSigner
+from exhaust.outputs.storage import Storage, open_storage
+
+_lock = threading.Lock()
+_engines: dict[str, Any] = {}
+
+
+def open_store(settings: Any, *, upgrade: bool = True) -> JobStore:
+    """The job store of `settings`, its schema brought up to date first (one engine per URL and process)."""
+    url = database_url(settings)
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = make_engine(url)
+    if upgrade:
+        migrate.upgrade(engine, settings.job_table)
+    return JobStore(engine, settings.job_table, settings.timezone)
+
+
+def open_signer(settings: Any, storage: Storage | None = None) -> UrlSigner:
+    return UrlSigner(storage or open_storage(settings), settings)
+
+
+def dispose_all() -> None:
+    """Close every pooled connection (tests, and before a process forks)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
