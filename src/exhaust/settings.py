@@ -15,7 +15,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="EXHAUST_", extra="ignore")
 
-    data_dir: Path = Field(Path("exhaust-data"), description="Folder for embedded defaults (demo data, files).")
+    data_dir: Path = Field(
+        Path("exhaust-data"), description="Folder for embedded defaults (demo data, files)."
+    )
     source: str = Field("", description="Where platform data comes from: a folder, files:DIR, or a URL.")
     engine: str = Field("duckdb", description="Report engine backend: duckdb or spark.")
     timezone: str = Field("Asia/Kolkata", description="Time zone of file-name dates and request ids.")
@@ -23,12 +25,16 @@ class Settings(BaseSettings):
     assessment_object_types: list[str] = Field(default_factory=lambda: ["QuestionSet"])
     assessment_primary_categories: list[str] = Field(default_factory=lambda: ["Practice Question Set"])
     csv_bom: bool = Field(False, description="Start CSV files with a UTF-8 byte order mark (for Excel).")
-    sunbird_encryption_key: str = Field("", description="Salt of Sunbird's PII encryption (sunbird_encryption_key).")
+    sunbird_encryption_key: str = Field(
+        "", description="Salt of Sunbird's PII encryption (sunbird_encryption_key)."
+    )
     db_url: str = Field(
         "", description="Job store: sqlite:///FILE or postgresql://…; default a SQLite file in data_dir."
     )
     job_table: str = Field("job_request", description="Name of the job table (Sunbird: <env>_job_request).")
-    storage_url: str = Field("", description="Where report files go: a folder, file://, s3://bucket/prefix, …")
+    storage_url: str = Field(
+        "", description="Where report files go: a folder, file://, s3://bucket/prefix, …"
+    )
     storage_options: dict = Field(
         default_factory=dict, description="Extra fsspec options as JSON (e.g. endpoint_url for S3)."
     )
@@ -39,12 +45,16 @@ class Settings(BaseSettings):
     zip_encryption: Literal["zipcrypto", "aes256"] = Field(
         "zipcrypto", description="Zip password scheme: zipcrypto (opens everywhere) or aes256."
     )
-    lease_seconds: float = Field(60, gt=0, description="A worker's claim on a job lasts this long unless renewed.")
+    lease_seconds: float = Field(
+        60, gt=0, description="A worker's claim on a job lasts this long unless renewed."
+    )
     max_attempts: int = Field(3, ge=1, description="Attempts per job before it is FAILED for good.")
     retry_backoff_seconds: float = Field(10, ge=0, description="Wait before the 2nd attempt; x4 per attempt.")
     poll_seconds: float = Field(0.5, gt=0, description="Idle workers look for due jobs this often.")
     source_cache_seconds: float = Field(30, ge=0, description="A worker reuses an opened source this long.")
-    download_base_url: str = Field("", description="Public base URL of the API serving local /download links.")
+    download_base_url: str = Field(
+        "", description="Public base URL of the API serving local /download links."
+    )
     profiles_dir: Path | None = Field(None, description="Folder of extra report profiles (*.toml).")
     smtp_host: str = Field("", description="SMTP server for job mails; mails are off when empty.")
     smtp_port: int = Field(25, description="SMTP port.")
@@ -54,20 +64,29 @@ class Settings(BaseSettings):
     smtp_from: str = Field("exhaust@localhost", description="Sender address of job mails.")
     smtp_timeout: float = Field(10.0, description="Seconds before an SMTP attempt gives up.")
     mail_retries: int = Field(3, ge=1, description="Attempts to deliver one mail before giving up.")
-    mail_attach_max_bytes: int = Field(10 * 1024 * 1024, description="Attach the file when it is at most this big.")
+    mail_attach_max_bytes: int = Field(
+        10 * 1024 * 1024, description="Attach the file when it is at most this big."
+    )
     users_redis_url: str = Field(
-        "", description="Redis user cache (user:<id> hashes), e.g. redis://127.0.0.1:6379/12; empty: users table."
+        "",
+        description="Redis user cache (user:<id> hashes), e.g. redis://127.0.0.1:6379/12; empty: users table.",
     )
     users_redis_chunk: int = Field(1000, description="User ids per pipelined HGETALL round trip to Redis.")
     optional_nodes_redis_url: str = Field(
-        "", description="Redis relation cache with <course>:<course>:optionalnodes sets, e.g. redis://host:6379/5."
+        "",
+        description="Redis relation cache with <course>:<course>:optionalnodes sets, e.g. redis://host:6379/5.",
     )
     content_api_url: str = Field(
-        "", description="Sunbird public API base (what precedes /course/v1/hierarchy/<id>); empty: hierarchy table."
+        "",
+        description="Sunbird public API base (what precedes /course/v1/hierarchy/<id>); empty: hierarchy table.",
     )
     content_api_key: str = Field("", description="Bearer token sent to the content service (never logged).")
-    content_api_timeout: float = Field(30.0, description="Seconds before one content service request gives up.")
-    content_api_retries: int = Field(3, description="Retries of a content service request on 5xx or network errors.")
+    content_api_timeout: float = Field(
+        30.0, description="Seconds before one content service request gives up."
+    )
+    content_api_retries: int = Field(
+        3, description="Retries of a content service request on 5xx or network errors."
+    )
     cassandra_keyspaces: dict[str, str] = Field(
         default_factory=lambda: {
             "course_batch": "sunbird_courses",
@@ -79,6 +98,12 @@ class Settings(BaseSettings):
             "content_hierarchy": "dev_hierarchy_store",
         },
         description="Cassandra keyspace of each table (JSON); tables not named keep Sunbird's defaults.",
+    )
+    api_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body the API accepts (Sunbird's gateway: 1 MB)."
+    )
+    api_token_table: str = Field(
+        "api_token", description="Table of API bearer tokens (hashed), beside the job table."
     )
 
     def source_spec(self) -> str:

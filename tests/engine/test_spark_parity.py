@@ -22,10 +22,10 @@ def _java() -> None:
         raise RuntimeError("Spark parity needs Java on PATH")
 
 
-def both(source_dir: Path, batch_id: str, out: Path) -> tuple[bytes, bytes]:
+def both(source_dir: Path, batch_id: str, out: Path, profile: str | None = None) -> tuple[bytes, bytes]:
     source = open_source(str(source_dir))
-    duck = build_report(source, "progress-exhaust", batch_id, out / "duck.csv", engine="duckdb")
-    spark = build_report(source, "progress-exhaust", batch_id, out / "spark.csv", engine="spark")
+    duck = build_report(source, "progress-exhaust", batch_id, out / "duck.csv", engine="duckdb", profile=profile)
+    spark = build_report(source, "progress-exhaust", batch_id, out / "spark.csv", engine="spark", profile=profile)
     assert duck.rows == spark.rows
     return duck.path.read_bytes(), spark.path.read_bytes()
 
@@ -56,8 +56,9 @@ def test_rich_batch_identical_on_spark(tmp_path: Path) -> None:
     attempts = [
         attempt(f"u{i:03d}", "q1", f"a{i}", i % 7 + 0.5, "2020-01-02T00:00:00Z") for i in range(0, 40, 3)
     ]
-    for row in attempts:
+    for i, row in enumerate(attempts):
         row["course_id"], row["batch_id"] = c, b
+        row["grand_total"] = f"{row['total_score']}/10.0" if i % 2 else "bad"
     users = [
         {
             "userid": f"u{i:03d}",
@@ -78,3 +79,6 @@ def test_rich_batch_identical_on_spark(tmp_path: Path) -> None:
     duck, spark = both(folder, b, tmp_path)
     assert duck == spark
     assert duck.count(b"\n") == 43
+    duck, spark = both(folder, b, tmp_path, profile="progress-exhaust-sunbird-lern")
+    assert duck == spark
+    assert b"BatchId_batch-1" in duck and b"%" in duck

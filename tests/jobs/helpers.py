@@ -12,7 +12,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from exhaust.errors import BatchNotFound
 from exhaust.settings import Settings
 from exhaust.sources.base import Source
 from exhaust.sources.open import open_source
@@ -151,4 +150,3 @@ def table_of(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows)
 
 
-__all__ = ["PG_BASE", "BatchNotFound"]

@@ -110,9 +110,11 @@ def test_a_500_is_retried(search_body, hierarchies) -> None:
 
 
 def test_persistent_5xx_is_a_clear_error(search_body, hierarchies) -> None:
-    with http_server(content_service(search_body, hierarchies, mode="down")) as (base, requests):
-        with pytest.raises(SourceUnavailable) as caught:
-            ContentApi(base, timeout=5, retries=2, backoff=0.01).hierarchies(["do_x"])
+    with (
+        http_server(content_service(search_body, hierarchies, mode="down")) as (base, requests),
+        pytest.raises(SourceUnavailable) as caught,
+    ):
+        ContentApi(base, timeout=5, retries=2, backoff=0.01).hierarchies(["do_x"])
     assert len(requests) == 3
     message = str(caught.value)
     assert (
@@ -156,7 +158,7 @@ def test_refusal_and_bad_answers_are_clear_errors() -> None:
             api.hierarchies(["bad-request"])
         with pytest.raises(SourceDataError, match="is not JSON"):
             api.hierarchies(["not-json"])
-        with pytest.raises(SourceDataError, match="no result.content object"):
+        with pytest.raises(SourceDataError, match=r"no result\.content object"):
             api.hierarchies(["odd"])
 
 

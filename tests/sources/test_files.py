@@ -470,3 +470,22 @@ def test_memory_tables_guard_their_inputs() -> None:
         tables.read("course_batch", {"batchid": "b1"})
     with pytest.raises(KeyError):
         MemoryTables({"courses": pa.table({"a": [1]})})
+
+
+def test_parquet_filters_on_odd_column_types(tmp_path: Path) -> None:
+    for table in ("course_batch", "content_hierarchy"):
+        write_csv(tmp_path, table)
+    data = pa.table(
+        {
+            "userid": pa.array([101, 102, 103], type=pa.int64()),  # ids written as numbers
+            "batchid": pa.array(["b1", "b2", "b1"]).dictionary_encode(),
+        }
+    )
+    pq.write_table(data, tmp_path / "user_enrolments.parquet")
+    tables = FileTables(tmp_path)
+    assert tables.read("user_enrolments", {"batchid": ["b1"]}).column("userid").to_pylist() == ["101", "103"]
+    assert tables.read("user_enrolments", {"userid": ["102"]}, columns=["batchid"]).to_pylist() == [
+        {"batchid": "b2"}
+    ]
+    assert tables.read("user_enrolments", {"courseid": ["c1"]}).num_rows == 0  # no such column in the file
+    assert tables.read("user_enrolments", {"courseid": ["c1"]}).schema == TABLES["user_enrolments"].schema

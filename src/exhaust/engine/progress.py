@@ -17,7 +17,15 @@ from exhaust.engine.hierarchy import CollectionNode
 from exhaust.engine.learners import Learners
 from exhaust.sources.base import Source
 
-ATTEMPT_COLUMNS = ["user_id", "content_id", "attempt_id", "total_score", "last_attempted_on"]
+ATTEMPT_COLUMNS = [
+    "user_id",
+    "content_id",
+    "attempt_id",
+    "total_score",
+    "last_attempted_on",
+    "total_max_score",
+    "grand_total",
+]
 
 
 @dataclass(frozen=True)
@@ -114,10 +122,24 @@ def _best_scores(lx: Learners, source: Source, assessments: list[str]) -> ir.Tab
     ]
     window = ibis.window(group_by=[attempts.userid, attempts.content_id], order_by=order)
     best = attempts.mutate(rank=ibis.row_number().over(window)).filter(ibis._.rank == 0)
-    aggregates = {"total_score": best.total_score.sum()}
+    aggregates = {"total_score": best.total_score.sum(), "total_max_score": best.total_max_score.sum()}
     for index, content_id in enumerate(assessments):
         aggregates[f"score_{index}"] = best.total_score.max(where=best.content_id == content_id)
+        aggregates[f"grand_{index}"] = best.grand_total.max(where=best.content_id == content_id)
     return best.group_by(best.userid.name("s_userid")).aggregate(**aggregates)
+
+
+def percent_text(part: ir.FloatingValue, whole: ir.FloatingValue) -> ir.StringValue:
+    """Sunbird's score percentage: ceil(part * 100 / whole) followed by `%`; blank when whole is 0 or unknown."""
+    value = (part * 100 / whole.nullif(0)).ceil().cast("int64")
+    return value.cast("string") + "%"
+
+
+def grand_total_percent(grand_total: ir.StringValue) -> ir.StringValue:
+    """`"8.0/10.0"` gives `80%`; a value without `/` gives blank (as Sunbird)."""
+    score = grand_total.re_extract(r"^\s*([0-9.]+)\s*/\s*([0-9.]+)\s*$", 1).nullif("").try_cast("float64")
+    maximum = grand_total.re_extract(r"^\s*([0-9.]+)\s*/\s*([0-9.]+)\s*$", 2).nullif("").try_cast("float64")
+    return percent_text(score, maximum)
 
 
 def progress_fields(lx: Learners, source: Source) -> ProgressFields:
@@ -137,15 +159,23 @@ def progress_fields(lx: Learners, source: Source) -> ProgressFields:
     if scores is not None:
         table = table.left_join(scores, table.userid == scores.s_userid).drop("s_userid")
     else:
-        table = table.mutate(total_score=ibis.null("float64"))
+        table = table.mutate(total_score=ibis.null("float64"), total_max_score=ibis.null("float64"))
 
     certificate = ibis.cases(
         (table.cert_issued, "Issued"), (table.certstatus == 3, "Failed"), else_=ibis.null("string")
     )
-    table = table.mutate(progress=table.progress_0, certificate_status=certificate, **lx.constants())
+    table = table.mutate(
+        progress=table.progress_0,
+        certificate_status=certificate,
+        total_score_percent=percent_text(table.total_score, table.total_max_score),
+        **lx.constants(),
+    )
     nested = [
         Dynamic(n.identifier, {"progress": table[f"progress_{i}"], "level": ibis.literal(n.level, "string")})
         for i, n in enumerate(hierarchy.nested, start=1)
     ]
-    assessments = [Dynamic(a, {"score": table[f"score_{i}"]}) for i, a in enumerate(hierarchy.assessments)]
+    assessments = [
+        Dynamic(a, {"score": table[f"score_{i}"], "score_percent": grand_total_percent(table[f"grand_{i}"])})
+        for i, a in enumerate(hierarchy.assessments)
+    ]
     return ProgressFields(table, nested, assessments)

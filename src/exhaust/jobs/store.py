@@ -262,10 +262,8 @@ class JobStore:
             "updated_at": utcnow(),
         }
         with self.engine.begin() as conn:
-            queued = (
-                conn.execute(insert.on_conflict_do_nothing(index_elements=["tag", "request_id"])).rowcount
-                == 1
-            )
+            inserted = insert.on_conflict_do_nothing(index_elements=["tag", "request_id"]).returning(self.t.c.tag)
+            queued = conn.execute(inserted).first() is not None
             if not queued:
                 where = sa.and_(
                     self.t.c.tag == full_tag,

@@ -53,9 +53,15 @@ def expand_columns(profile: Profile, fields: Fields) -> list[OutputColumn]:
         if isinstance(column, Column):
             if column.field not in table.columns:
                 raise BadInput(f"profile {profile.name}: {profile.dataset} has no field {column.field!r}")
-            out.append(OutputColumn(column.header, table[column.field], column.field))
+            value = table[column.field]
+            if column.prefix:
+                value = ibis.literal(column.prefix) + value.cast("string")
+            out.append(OutputColumn(column.header, value, column.field))
             continue
-        for member in fields.groups.get(column.each, []):
+        members = fields.groups.get(column.each, [])
+        if column.order == "id":
+            members = sorted(members, key=lambda member: member.id)
+        for member in members:
             for inner in column.columns:
                 if inner.field not in member.fields:
                     raise BadInput(

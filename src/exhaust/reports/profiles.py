@@ -21,12 +21,14 @@ GROUPS = ("nested_collection", "assessment")
 class Column:
     header: str
     field: str
+    prefix: str = ""  # text put before every non-blank value (Sunbird's `BatchId_`)
 
 
 @dataclass(frozen=True)
 class Group:
     each: str
     columns: tuple[Column, ...]
+    order: str = "hierarchy"  # or "id": members sorted by id, as Sunbird's pivot does
 
 
 @dataclass(frozen=True)
@@ -45,14 +47,17 @@ def _column(raw: dict, origin: str) -> Column | Group:
             raise BadInput(
                 f"profile {origin}: unknown column group {raw['each']!r} (use one of {', '.join(GROUPS)})"
             )
-        return Group(raw["each"], tuple(_plain(c, origin) for c in raw.get("columns", [])))
+        order = raw.get("order", "hierarchy")
+        if order not in ("hierarchy", "id"):
+            raise BadInput(f"profile {origin}: group order must be hierarchy or id, not {order!r}")
+        return Group(raw["each"], tuple(_plain(c, origin) for c in raw.get("columns", [])), order)
     return _plain(raw, origin)
 
 
 def _plain(raw: dict, origin: str) -> Column:
     if not isinstance(raw, dict) or "header" not in raw or "field" not in raw:
         raise BadInput(f"profile {origin}: every column needs a header and a field")
-    return Column(str(raw["header"]), str(raw["field"]))
+    return Column(str(raw["header"]), str(raw["field"]), str(raw.get("prefix", "")))
 
 
 def parse_profile(text: str, origin: str) -> Profile:

@@ -42,6 +42,16 @@ PARTITION_KEYS: dict[str, tuple[str, ...]] = {
     "content_hierarchy": ("identifier",),
     "system_settings": ("id",),
 }
+# The reference's keyspaces (research §2.1); the hierarchy store is `<env>_hierarchy_store` per deployment.
+DEFAULT_KEYSPACES: dict[str, str] = {
+    "course_batch": "sunbird_courses",
+    "user_enrolments": "sunbird_courses",
+    "assessment_aggregator": "sunbird_courses",
+    "user_activity_agg": "sunbird_courses",
+    "user_consent": "sunbird",
+    "system_settings": "sunbird",
+    "content_hierarchy": "dev_hierarchy_store",
+}
 # Columns the reference reads under an older name (or type) than the logical model's.
 _BATCH_DATES = {"start_date": "startdate", "end_date": "enddate"}
 MIN_TOKEN = -(2**63)
@@ -67,10 +77,12 @@ def plain(value: object) -> object:
         return {plain(k): plain(v) for k, v in value.items()}
     if hasattr(value, "_asdict"):  # a UDT as a named tuple
         return {k: plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, list | tuple | AbstractSet):
-        return [plain(v) for v in value]
+    if isinstance(value, bytes | bytearray):
+        return value.hex()
     if hasattr(value, "date") and callable(value.date) and type(value).__name__ == "Date":
         return value.date()  # cassandra.util.Date
+    if isinstance(value, list | tuple | AbstractSet) or hasattr(value, "__iter__"):  # lists, SortedSet
+        return [plain(v) for v in value]
     if hasattr(value, "__dict__"):  # a UDT mapped to a registered class
         return {k: plain(v) for k, v in vars(value).items() if not k.startswith("_")}
     return str(value)
@@ -201,7 +213,7 @@ class CassandraTables:
         concurrency: int = 8,
     ) -> None:
         self.settings = settings
-        self.keyspaces = {**keyspaces, **settings.keyspaces}
+        self.keyspaces = {**DEFAULT_KEYSPACES, **keyspaces, **settings.keyspaces}
         self.fetch_size = fetch_size
         self.timeout = timeout
         self.splits = splits

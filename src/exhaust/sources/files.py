@@ -1,7 +1,8 @@
 """The files adapter: a folder with one `<table>.parquet`, `.csv` or `.jsonl` per logical table.
 
 JSONL values may be native JSON or JSON text; CSV cells holding maps, lists or the hierarchy are JSON
-text. An empty file is an empty table. Tables are read once, on first use, and filtered in Arrow.
+text. An empty file is an empty table. Text files are parsed once, on first use, and filtered in Arrow;
+Parquet files are read per request, with the filters and columns pushed down to the reader.
 """
 
 from __future__ import annotations
@@ -67,26 +68,42 @@ class FileTables(MemoryTables):
         except (pa.ArrowInvalid, OSError) as exc:
             raise SourceDataError(f"{path.name}: not a readable Parquet file ({exc})") from None
         stored = _stored_names(table, set(schema.names))
-        expression = None
-        later: dict[str, list] = {}  # filters whose values do not fit the file's column type
         for column, values in filters.items():
             if isinstance(values, str):
                 raise TypeError(f"filter on {column} needs a list of values, not the string {values!r}")
             if column not in stored:  # absent, so null in every row: nothing matches
                 return empty_table(table).select(wanted)
-            try:
-                value_set = pa.array(list(values), type=schema.field(stored[column]).type)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-                later[column] = list(values)
-                continue
-            term = pc.field(stored[column]).isin(value_set)
-            expression = term if expression is None else expression & term
-        needed = list(dict.fromkeys([*wanted, *later]))
+        expression, later = _pushdown(schema, stored, filters)
+        projection = [stored[c] for c in dict.fromkeys([*wanted, *filters]) if c in stored]
         try:
-            data = pq.read_table(path, columns=[stored[c] for c in needed if c in stored], filters=expression)
+            try:
+                data = pq.read_table(path, columns=projection, filters=expression)
+            except (pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                # The stored type does not take the filter (e.g. dictionary-encoded text): filter after reading.
+                data, later = pq.read_table(path, columns=projection), dict(filters)
         except (pa.ArrowInvalid, OSError) as exc:
             raise SourceDataError(f"{path.name}: not a readable Parquet file ({exc})") from None
         return filter_table(conform(data, table, path.name), later, wanted)
+
+
+def _pushdown(
+    schema: pa.Schema, stored: dict[str, str], filters: Filters
+) -> tuple[pc.Expression | None, dict]:
+    """The filters Parquet can apply while reading, and those left for after conforming (other types)."""
+    expression = None
+    later: dict[str, list] = {}
+    for column, values in filters.items():
+        stored_type = schema.field(stored[column]).type
+        if pa.types.is_dictionary(stored_type):
+            stored_type = stored_type.value_type
+        try:
+            value_set = pa.array(list(values), type=stored_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            later[column] = list(values)  # e.g. numeric ids in the file, text ids in the filter
+            continue
+        term = pc.field(stored[column]).isin(value_set)
+        expression = term if expression is None else expression & term
+    return expression, later
 
 
 def _stored_names(table: str, present: set[str]) -> dict[str, str]:
