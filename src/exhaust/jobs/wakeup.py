@@ -35,7 +35,8 @@ class Wakeup:
 
     def wait(self, timeout: float) -> bool:
         woken = self._event.wait(timeout)
-        self._event.clear()
+        if not self._stop.is_set():  # once closed, every waiter returns at once
+            self._event.clear()
         return woken
 
     def wake(self) -> None:

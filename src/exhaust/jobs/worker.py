@@ -138,6 +138,8 @@ class Worker:
                 wakeup.wait(self.settings.poll_seconds)
 
         threads = [threading.Thread(target=loop, args=(i,), name=f"worker-{i}") for i in range(concurrency)]
+        # Setting `stop` must also end the idle waits, not only the next poll.
+        threading.Thread(target=lambda: (stop.wait(), wakeup.close()), name="worker-stop", daemon=True).start()
         try:
             for thread in threads:
                 thread.start()
@@ -145,6 +147,7 @@ class Worker:
                 thread.join()
         finally:
             wakeup.close()
+            stop.set()
         return sum(handled)
 
     def run_one(self, owner: str | None = None) -> Job | None:

@@ -1,0 +1,233 @@
+"""Who is calling and what they may do (SPEC §5.2): bearer tokens, channels, roles, the batch rule.
+
+A token names a user (org admin or course mentor) or a service consumer, with one channel and its roles.
+Only a SHA-256 of the token is stored: tokens are 256-bit random strings, so a fast hash is enough and a
+database dump gives nobody a usable token. The rule of who may act on which batch lives in one function,
+`may_act_on_batch`, which the API and the dashboard both call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from exhaust.api.batches import BatchFacts
+from exhaust.errors import BadInput
+from exhaust.jobs.db import UTCDateTime, is_postgres, utcnow
+
+ORG_ADMIN, COURSE_MENTOR, SERVICE = "ORG_ADMIN", "COURSE_MENTOR", "SERVICE"
+ROLES: tuple[str, ...] = (ORG_ADMIN, COURSE_MENTOR, SERVICE)
+TOKEN_PREFIX = "exh"
+
+#: Sunbird's messages (research §3.3).
+NOT_AUTHORIZED = "You are not authorized."
+CHANNEL_MISSING = "X-Channel-ID is missing in request header"
+
+
+def consumer_denied(consumer: str, channel: str) -> str:
+    """Sunbird's message for a service consumer calling for a channel it is not mapped to."""
+    return f"Given X-Consumer-ID='{consumer}' and X-Channel-ID='{channel[:100]}' are not authorized"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller behind a valid token."""
+
+    token_id: str
+    channel: str
+    roles: frozenset[str]
+    user_id: str | None
+
+    @property
+    def is_service(self) -> bool:
+        return SERVICE in self.roles
+
+    @property
+    def is_org_admin(self) -> bool:
+        return ORG_ADMIN in self.roles
+
+    @property
+    def name(self) -> str:
+        """The user id, or for a service without one its token id (Sunbird's consumer id)."""
+        return self.user_id or self.token_id
+
+
+# ---- the rules ---------------------------------------------------------------------------------
+def channel_denial(principal: Principal, channel_header: str | None) -> str | None:
+    """Why the caller may not act for the `X-Channel-ID` channel at all (None when it may)."""
+    if not channel_header:
+        return CHANNEL_MISSING
+    if channel_header != principal.channel:
+        return consumer_denied(principal.name, channel_header) if principal.is_service else NOT_AUTHORIZED
+    if not principal.roles & set(ROLES):
+        return NOT_AUTHORIZED
+    return None
+
+
+def may_act_on_batch(principal: Principal, batch: BatchFacts) -> bool:
+    """The one rule of who may request, read or list reports of a batch.
+
+    The batch's course must belong to the caller's channel (the course hierarchy's `channel`; when the
+    course has no hierarchy, the batch's `created_for` must list the channel). Then an org admin or a
+    service consumer of that channel may act on it, and a course mentor only when listed in the batch's
+    `mentors`.
+    """
+    if not batch.in_channel(principal.channel):
+        return False
+    if principal.is_org_admin or principal.is_service:
+        return True
+    return COURSE_MENTOR in principal.roles and bool(principal.user_id) and principal.user_id in batch.mentors
+
+
+def may_use_search_filter(principal: Principal, filters: Mapping[str, Sequence[str]]) -> bool:
+    """A searchFilter selects whole collections: org admins and services only, and only their channel's."""
+    if not (principal.is_org_admin or principal.is_service):
+        return False
+    return tuple(filters.get("channel", ())) == (principal.channel,)
+
+
+# ---- tokens ------------------------------------------------------------------------------------
+def token_table(name: str, metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("token_id", sa.String(32), primary_key=True),
+        sa.Column("token_hash", sa.String(64), nullable=False),
+        sa.Column("channel", sa.String(100), nullable=False),
+        sa.Column("roles", sa.String(200), nullable=False),
+        sa.Column("user_id", sa.String(100)),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("revoked_at", UTCDateTime()),
+        sa.Index(f"ix_{name}_hash", "token_hash", unique=True),
+    )
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def check_roles(roles: Iterable[str], user_id: str | None) -> frozenset[str]:
+    """Validate the roles of a new token: known ones; SERVICE alone; a user id for user roles."""
+    wanted = frozenset(role.strip().upper() for role in roles if role.strip())
+    if not wanted:
+        raise BadInput(f"give at least one role: {', '.join(ROLES)}")
+    unknown = sorted(wanted - set(ROLES))
+    if unknown:
+        raise BadInput(f"unknown role {', '.join(unknown)}: use {', '.join(ROLES)}")
+    if SERVICE in wanted and len(wanted) > 1:
+        raise BadInput("a SERVICE token cannot also have user roles")
+    if SERVICE not in wanted and not user_id:
+        raise BadInput("a user token (ORG_ADMIN, COURSE_MENTOR) needs --user")
+    return wanted
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A stored token as listed to an operator (never the token itself)."""
+
+    token_id: str
+    channel: str
+    roles: tuple[str, ...]
+    user_id: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class TokenStore:
+    """Creates, checks and revokes API tokens in the job store's database."""
+
+    def __init__(self, engine: Engine, table: str = "api_token") -> None:
+        self.engine = engine
+        self.metadata = sa.MetaData()
+        self.t = token_table(table, self.metadata)
+
+    def ensure_table(self) -> None:
+        """Create the table when missing (idempotent; one process at a time on PostgreSQL)."""
+        if sa.inspect(self.engine).has_table(self.t.name):
+            return
+        with self.engine.begin() as conn:
+            if is_postgres(self.engine):
+                lock = zlib.crc32(f"exhaust:{self.t.name}".encode())
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock)))
+            self.metadata.create_all(conn, checkfirst=True)
+
+    def create(self, *, channel: str, roles: Iterable[str], user_id: str | None = None) -> str:
+        """Store a new token and return it (the only time it is ever shown)."""
+        channel = channel.strip()
+        if not channel or len(channel) > 100:
+            raise BadInput("the token needs a channel (the org id sent as X-Channel-ID), at most 100 characters")
+        if user_id is not None and len(user_id) > 100:
+            raise BadInput("the user id must be at most 100 characters")
+        wanted = check_roles(roles, user_id)
+        token_id = secrets.token_hex(6)
+        token = f"{TOKEN_PREFIX}_{token_id}_{secrets.token_urlsafe(32)}"
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(self.t).values(
+                    token_id=token_id,
+                    token_hash=hash_token(token),
+                    channel=channel,
+                    roles=",".join(sorted(wanted)),
+                    user_id=user_id or None,
+                    created_at=utcnow(),
+                )
+            )
+        return token
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The principal of a valid, unrevoked token, else None."""
+        if not token or len(token) > 200:
+            return None
+        query = sa.select(self.t).where(self.t.c.token_hash == hash_token(token), self.t.c.revoked_at.is_(None))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        return Principal(
+            token_id=row["token_id"],
+            channel=row["channel"],
+            roles=frozenset(r for r in row["roles"].split(",") if r),
+            user_id=row["user_id"],
+        )
+
+    def revoke(self, token_id: str) -> bool:
+        """Revoke a token by id; False when no active token has that id."""
+        with self.engine.begin() as conn:
+            return (
+                conn.execute(
+                    sa.update(self.t)
+                    .where(self.t.c.token_id == token_id, self.t.c.revoked_at.is_(None))
+                    .values(revoked_at=utcnow())
+                ).rowcount
+                == 1
+            )
+
+    def list(self) -> list[TokenInfo]:
+        query = sa.select(self.t).order_by(self.t.c.created_at)
+        with self.engine.connect() as conn:
+            return [
+                TokenInfo(
+                    token_id=row["token_id"],
+                    channel=row["channel"],
+                    roles=tuple(r for r in row["roles"].split(",") if r),
+                    user_id=row["user_id"],
+                    created_at=row["created_at"],
+                    revoked_at=row["revoked_at"],
+                )
+                for row in conn.execute(query).mappings()
+            ]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    return (value.strip() or None) if scheme.lower() == "bearer" else None
