@@ -118,5 +118,15 @@ def _progress(label: str):
     return err.status(label) if sys.stdout.isatty() else nullcontext()
 
 
+def _register_subcommands() -> None:
+    """Commands that live beside the parts they drive."""
+    from exhaust.sources.cli import source_app
+
+    app.add_typer(source_app, name="source", help="Copy platform data between sources.")
+
+
+_register_subcommands()
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

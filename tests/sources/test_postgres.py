@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import psycopg
@@ -263,3 +264,16 @@ def test_upstream_fixture_copied_to_postgres_gives_the_same_reports(
         assert (tmp_path / f"{batch_id}-pg.csv").read_bytes() == expected
         built += expected.count(b"\n") - 1
     assert built >= 4
+
+
+def test_a_locked_table_fails_the_read_instead_of_hanging(sample: Path, schema: str) -> None:
+    assert copy_with_cli(sample, schema).exit_code == 0
+    with psycopg.connect(PG_URL) as locker:  # a reload in progress holds the table
+        locker.execute(
+            sql.SQL("LOCK TABLE {}.user_enrolments IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(schema))
+        )
+        started = time.monotonic()
+        with pytest.raises(SourceUnavailable, match="lock timeout"):
+            PostgresTables(PG_URL, schema, lock_timeout=0.5).read("user_enrolments", {"batchid": [B1]})
+        assert time.monotonic() - started < 5
+        locker.rollback()

@@ -56,7 +56,11 @@ MAIN_OUTLINE: Outline = (
                     "unit",
                     "3.2 Shapes and Spatial Understanding",
                     [
-                        ("course", "Course 3.2.1: Measurement Activities", ["video", "video", "pdf", "selfassess"]),
+                        (
+                            "course",
+                            "Course 3.2.1: Measurement Activities",
+                            ["video", "video", "pdf", "selfassess"],
+                        ),
                         "video",
                         "pdf",
                     ],
@@ -68,7 +72,11 @@ MAIN_OUTLINE: Outline = (
             "Module 4: Assessment for Learning",
             ["video", "pdf", "html", "video", "selfassess", "youtube", "video", "questionset"],
         ),
-        ("unit", "Module 5: School Readiness and Parental Engagement", ["video", "pdf", "video", "ecml", "youtube"]),
+        (
+            "unit",
+            "Module 5: School Readiness and Parental Engagement",
+            ["video", "pdf", "video", "ecml", "youtube"],
+        ),
     ],
 )
 
@@ -81,7 +89,11 @@ SAFETY_OUTLINE: Outline = (
     ],
 )
 
-ORIENTATION_OUTLINE: Outline = ("course", "Orientation: Teaching with DIKSHA", ["video", "pdf", "video", "youtube"])
+ORIENTATION_OUTLINE: Outline = (
+    "course",
+    "Orientation: Teaching with DIKSHA",
+    ["video", "pdf", "video", "youtube"],
+)
 
 TOPICS = (
     "Why foundational learning matters", "The three developmental goals", "Play-based pedagogy",

@@ -117,10 +117,14 @@ def user_table(world: World, rng: np.random.Generator, user_ids: pa.Array, admin
     last_i = rng.integers(0, len(LAST_NAMES), n)
     native = rng.random(n) < 0.03
     firstname = pc.if_else(
-        pa.array(native), A.pick(NATIVE_FIRST_NAMES, first_i % len(NATIVE_FIRST_NAMES)), A.pick(FIRST_NAMES, first_i)
+        pa.array(native),
+        A.pick(NATIVE_FIRST_NAMES, first_i % len(NATIVE_FIRST_NAMES)),
+        A.pick(FIRST_NAMES, first_i),
     )
     lastname = pc.if_else(
-        pa.array(native), A.pick(NATIVE_LAST_NAMES, last_i % len(NATIVE_LAST_NAMES)), A.pick(LAST_NAMES, last_i)
+        pa.array(native),
+        A.pick(NATIVE_LAST_NAMES, last_i % len(NATIVE_LAST_NAMES)),
+        A.pick(LAST_NAMES, last_i),
     )
     # Dirty values: a leading `=` or `-` (spreadsheet formula injection), blank and missing last names.
     dirt = rng.random(n)
@@ -204,7 +208,9 @@ class _Progress:
     legacy: np.ndarray  # contentstatus not stored (the user_activity_agg fallback applies)
 
 
-def _batch_tables(world: World, batch: BatchPlan, rng: np.random.Generator, users: pa.Array) -> dict[str, pa.Table]:
+def _batch_tables(
+    world: World, batch: BatchPlan, rng: np.random.Generator, users: pa.Array
+) -> dict[str, pa.Table]:
     n = len(users)
     progress = _progress(batch, rng, n)
     return {
@@ -336,13 +342,20 @@ def _activity(batch: BatchPlan, users: pa.Array, p: _Progress) -> pa.Table:
 
 
 def _attempts(batch: BatchPlan, rng: np.random.Generator, users: pa.Array, p: _Progress) -> pa.Table:
-    """~2 attempts per started assessment, each with 3-5 stored question responses."""
+    """Attempts with 3-5 stored question responses each: ~2 per learner and assessment on average.
+
+    Only started assessments have attempts: ~3.4 on a completed one (retries for a better score),
+    ~1.6 on one in progress.
+    """
     t = batch.template
     assessments = batch.course.assessments
     if not assessments or not len(users):
         return TABLES["assessment_aggregator"].schema.empty_table()
     state = p.status[:, [a.leaf for a in assessments]]  # (n, A)
-    tries = np.where(state == 2, 1 + np.minimum(rng.poisson(1.0, state.shape), 4), np.where(state == 1, 1, 0))
+    retries = rng.poisson(np.where(state == 2, 2.4, 0.6), state.shape)
+    tries = np.where(
+        state == 2, 1 + np.minimum(retries, 7), np.where(state == 1, 1 + np.minimum(retries, 3), 0)
+    )
     learner, which = np.nonzero(tries)
     per_pair = tries[learner, which]
     learner = np.repeat(learner, per_pair)
@@ -405,7 +418,9 @@ def _consents(world: World, batch: BatchPlan, rng, users: pa.Array, p: _Progress
     consumer = np.concatenate([np.zeros(len(gave), np.int64), np.ones(len(extra), np.int64)])
     revoked = (rng.random(k) < 0.12) & (consumer == 0)
     created = np.minimum(p.enrolled[who] + (rng.random(k) * 3 * DAY).astype(np.int64), AS_OF - HOUR)
-    updated = np.where(revoked, np.minimum(created + (rng.random(k) * 60 * DAY).astype(np.int64), AS_OF), created)
+    updated = np.where(
+        revoked, np.minimum(created + (rng.random(k) * 60 * DAY).astype(np.int64), AS_OF), created
+    )
     columns = {
         "user_id": users.take(pa.array(who)),
         "consumer_id": A.pick([batch.course.channel, world.tenants.custodian], consumer),

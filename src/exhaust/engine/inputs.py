@@ -46,7 +46,7 @@ def first_per_key(table: pa.Table, keys: list[str]) -> pa.Table:
         return table
     indexed = table.select(keys).append_column("__row", pa.array(range(table.num_rows), pa.int64()))
     first = indexed.group_by(keys, use_threads=False).aggregate([("__row", "min")]).column("__row_min")
-    return table.take(pc.sort_indices(first))
+    return table.take(pc.take(first, pc.sort_indices(first)))
 
 
 def parse_legacy_dates(text: pa.ChunkedArray) -> pa.Array:

@@ -22,11 +22,11 @@ log = logging.getLogger("exhaust.jobs")
 class Wakeup:
     """`wait(timeout)` returns early when a submission is announced."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, listen: bool = True) -> None:
         self._event = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        if is_postgres(engine):
+        if listen and is_postgres(engine):
             url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
             self._thread = threading.Thread(
                 target=self._listen, args=(url,), name="job-listener", daemon=True
@@ -43,10 +43,8 @@ class Wakeup:
         self._event.set()
 
     def close(self) -> None:
-        self._stop.set()
+        self._stop.set()  # the listener (a daemon thread) notices within a second and disconnects
         self._event.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
 
     def _listen(self, url: str) -> None:
         while not self._stop.is_set():

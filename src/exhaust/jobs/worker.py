@@ -116,7 +116,7 @@ class Worker:
     def run(self, *, once: bool = False, concurrency: int = 1, stop: threading.Event | None = None) -> int:
         """Process jobs until `stop` is set (or, with `once`, until nothing is due); returns jobs handled."""
         stop = stop or threading.Event()
-        wakeup = Wakeup(self.store.engine)
+        wakeup = Wakeup(self.store.engine, listen=not once)
         handled = [0] * concurrency
         self.storage.clean_incoming()
 

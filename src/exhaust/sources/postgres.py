@@ -25,6 +25,8 @@ from exhaust.sources.schema import TABLES, TableSpec, empty_table
 
 SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 CONNECT_TIMEOUT = 10
+LOCK_TIMEOUT = 30.0  # seconds waiting for a lock (a table being reloaded) before the read fails
+STATEMENT_TIMEOUT = 1800  # seconds: far above any per-batch read, so only a runaway query hits it
 JSON_TYPES = {"json", "jsonb"}
 TIME_TYPES = {"timestamp with time zone", "timestamp without time zone", "date"}
 
@@ -47,8 +49,8 @@ def parse_postgres_spec(spec: str) -> tuple[str, str]:
     return urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(rest), "")), schema
 
 
-def connect(url: str) -> psycopg.Connection:
-    """A connection in UTC that gives up after CONNECT_TIMEOUT seconds instead of hanging."""
+def connect(url: str, lock_timeout: float = LOCK_TIMEOUT) -> psycopg.Connection:
+    """A connection in UTC that gives up instead of hanging: on connecting, on a lock, on a runaway query."""
     options = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT}
     try:
         conn = psycopg.connect(url, autocommit=True, **options)
@@ -57,6 +59,8 @@ def connect(url: str) -> psycopg.Connection:
             f"cannot connect to PostgreSQL at {redact_url(url)}: {_first_line(exc)}"
         ) from None
     conn.execute("SET TIME ZONE 'UTC'")
+    conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(f"{int(lock_timeout * 1000)}ms")))
+    conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(f"{STATEMENT_TIMEOUT * 1000}ms")))
     return conn
 
 
@@ -74,17 +78,25 @@ class _Column:
 class PostgresTables:
     """`TableStore` over one PostgreSQL schema."""
 
-    def __init__(self, url: str, schema: str = "public", *, fetch_size: int = 10_000) -> None:
+    def __init__(
+        self,
+        url: str,
+        schema: str = "public",
+        *,
+        fetch_size: int = 10_000,
+        lock_timeout: float = LOCK_TIMEOUT,
+    ) -> None:
         self.url = url
         self.schema = schema
         self.fetch_size = fetch_size
+        self.lock_timeout = lock_timeout
         self._catalog: dict[str, dict[str, _Column] | None] = {}
 
     def read(self, table: str, filters: Filters, columns: Sequence[str] | None = None) -> pa.Table:
         """Rows of `table` matching `filters`, selected and paged in the database."""
         spec = TABLES[table]
         wanted = list(columns) if columns is not None else spec.columns
-        with connect(self.url) as conn:
+        with connect(self.url, self.lock_timeout) as conn:
             present = self._columns(conn, spec)
             if present is None:
                 return empty_table(table).select(wanted)
@@ -96,11 +108,16 @@ class PostgresTables:
 
     def _columns(self, conn: psycopg.Connection, spec: TableSpec) -> dict[str, _Column] | None:
         if spec.name not in self._catalog:
-            rows = conn.execute(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_schema = %s AND table_name = %s",
-                (self.schema, spec.name),
-            ).fetchall()
+            try:
+                rows = conn.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = %s AND table_name = %s",
+                    (self.schema, spec.name),
+                ).fetchall()
+            except psycopg.Error as exc:
+                raise SourceUnavailable(
+                    f"reading the PostgreSQL catalog failed: {_first_line(exc)}"
+                ) from None
             if not rows and spec.required:
                 raise MissingTable(f"PostgreSQL schema {self.schema} has no {spec.name} table")
             self._catalog[spec.name] = {name: _Column(name, kind) for name, kind in rows} if rows else None
