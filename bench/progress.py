@@ -49,7 +49,7 @@ def main() -> None:
     generated = time.perf_counter() - started
     out = folder / "report.csv"
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(summary.folder), summary.batch_id, str(out), args.dataset, args.engine],
+        [sys.executable, "-c", CHILD, str(summary.folder), summary.main_batch_id, str(out), args.dataset, args.engine],
         capture_output=True, text=True, check=True,
     )
     figures = json.loads(child.stdout.strip().splitlines()[-1])

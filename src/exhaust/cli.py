@@ -70,7 +70,7 @@ def demo_data(
     """Write a realistic synthetic data set (Parquet, one file per table)."""
     summary = _generate(out_dir, learners, seed)
     out.print(
-        f"{learners} learners written to {summary.folder} (main batch {summary.batch_id})", markup=False
+        f"{learners} learners written to {summary.folder} (main batch {summary.main_batch_id})", markup=False
     )
 
 
@@ -86,13 +86,13 @@ def demo(
     settings = get_settings()
     base = data_dir or settings.data_dir
     summary = _generate(base / "demo", learners, 7)
-    output = base / "reports" / f"{summary.batch_id}_progress.csv"
+    output = base / "reports" / f"{summary.main_batch_id}_progress.csv"
     try:
         with _progress("Building the progress exhaust"):
             result = build_report(
                 open_source(f"files:{summary.folder}"),
                 "progress-exhaust",
-                summary.batch_id,
+                summary.main_batch_id,
                 output,
                 settings=settings,
             )
@@ -107,8 +107,8 @@ def _generate(out_dir: Path, learners: int, seed: int):
     from exhaust.demo.generate import generate_demo
 
     with Progress(console=err, transient=True, disable=not sys.stdout.isatty()) as bar:
-        task = bar.add_task("Generating demo data", total=100)
-        return generate_demo(out_dir, learners, seed, progress=lambda pct: bar.update(task, completed=pct))
+        task = bar.add_task("Generating demo data", total=learners)
+        return generate_demo(out_dir, learners, seed, progress=lambda done: bar.update(task, completed=done))
 
 
 def _progress(label: str):

@@ -103,30 +103,49 @@ def _progress_by_collection(lx: Learners, nodes: list[CollectionNode]) -> ir.Tab
     return joined.select("userid", "position", progress=progress)
 
 
-def _best_scores(lx: Learners, source: Source, assessments: list[str]) -> ir.Table | None:
+def _attempts(lx: Learners, source: Source, assessments: list[str], columns: list[str]) -> ir.Table:
+    """This batch's scored attempts at the collection's assessments, loaded into the backend."""
     data = lx.data
-    if not assessments:
-        return None
-    raw = source.attempts(data.course_id, data.batch_id, ATTEMPT_COLUMNS)
+    raw = source.attempts(data.course_id, data.batch_id, columns)
     raw = raw.filter(
         pc.and_(
             pc.is_in(raw.column("content_id"), value_set=pa.array(assessments)),
             pc.is_valid(raw.column("total_score")),
         )
     )
-    attempts = lx.backend.table("attempts", raw.rename_columns(["userid", *ATTEMPT_COLUMNS[1:]]))
-    order = [
-        ibis.desc(attempts.total_score),
-        ibis.desc(attempts.last_attempted_on),
-        ibis.desc(attempts.attempt_id),
-    ]
-    window = ibis.window(group_by=[attempts.userid, attempts.content_id], order_by=order)
-    best = attempts.mutate(rank=ibis.row_number().over(window)).filter(ibis._.rank == 0)
-    aggregates = {"total_score": best.total_score.sum(), "total_max_score": best.total_max_score.sum()}
+    return lx.backend.table("attempts", raw.rename_columns(["userid", *columns[1:]]))
+
+
+def _best_scores(lx: Learners, source: Source, assessments: list[str], details: bool) -> ir.Table:
+    """Per learner: the best attempt's score at each assessment and their sum.
+
+    The best score is the maximum, so plain aggregation finds it; which attempt holds it matters only
+    for that attempt's other columns (`details`: `grand_total`, `total_max_score`), found with a window
+    ordered by score, then the latest attempt, then attempt id.
+    """
+    if not details:
+        attempts = _attempts(lx, source, assessments, ["user_id", "content_id", "total_score"])
+        best = attempts.group_by(["userid", "content_id"]).aggregate(total_score=attempts.total_score.max())
+        aggregates = {"total_score": best.total_score.sum()}
+    else:
+        attempts = _attempts(lx, source, assessments, ATTEMPT_COLUMNS)
+        order = [
+            ibis.desc(attempts.total_score),
+            ibis.desc(attempts.last_attempted_on),
+            ibis.desc(attempts.attempt_id),
+        ]
+        window = ibis.window(group_by=[attempts.userid, attempts.content_id], order_by=order)
+        best = attempts.mutate(rank=ibis.row_number().over(window)).filter(ibis._.rank == 0)
+        aggregates = {"total_score": best.total_score.sum(), "total_max_score": best.total_max_score.sum()}
     for index, content_id in enumerate(assessments):
         aggregates[f"score_{index}"] = best.total_score.max(where=best.content_id == content_id)
-        aggregates[f"grand_{index}"] = best.grand_total.max(where=best.content_id == content_id)
+        if details:
+            aggregates[f"grand_{index}"] = best.grand_total.max(where=best.content_id == content_id)
     return best.group_by(best.userid.name("s_userid")).aggregate(**aggregates)
+
+
+def _percent_field(table: ir.Table, index: int, details: bool) -> dict[str, ir.Value]:
+    return {"score_percent": grand_total_percent(table[f"grand_{index}"])} if details else {}
 
 
 def percent_text(part: ir.FloatingValue, whole: ir.FloatingValue) -> ir.StringValue:
@@ -142,10 +161,17 @@ def grand_total_percent(grand_total: ir.StringValue) -> ir.StringValue:
     return percent_text(score, maximum)
 
 
-def progress_fields(lx: Learners, source: Source) -> ProgressFields:
-    """The wide per-learner table of the progress exhaust, with its dynamic column groups."""
+def progress_fields(
+    lx: Learners, source: Source, *, nested: bool = True, attempt_details: bool = True
+) -> ProgressFields:
+    """The wide per-learner table of the progress exhaust, with its dynamic column groups.
+
+    `nested=False` skips nested collections and `attempt_details=False` the best attempt's other
+    columns (percentages), when the profile shows none of them: less work on large batches.
+    """
     hierarchy = lx.data.hierarchy
-    nodes = [hierarchy.root, *hierarchy.nested]
+    nested_nodes = hierarchy.nested if nested else []
+    nodes = [hierarchy.root, *nested_nodes]
     by_collection = _progress_by_collection(lx, nodes)
     wide = by_collection.group_by(by_collection.userid.name("p_userid")).aggregate(
         **{
@@ -155,11 +181,15 @@ def progress_fields(lx: Learners, source: Source) -> ProgressFields:
     )
     base = lx.base
     table = base.left_join(wide, base.userid == wide.p_userid).drop("p_userid")
-    scores = _best_scores(lx, source, hierarchy.assessments)
+    scores = (
+        _best_scores(lx, source, hierarchy.assessments, attempt_details) if hierarchy.assessments else None
+    )
     if scores is not None:
         table = table.left_join(scores, table.userid == scores.s_userid).drop("s_userid")
     else:
-        table = table.mutate(total_score=ibis.null("float64"), total_max_score=ibis.null("float64"))
+        table = table.mutate(total_score=ibis.null("float64"))
+    if "total_max_score" not in table.columns:
+        table = table.mutate(total_max_score=ibis.null("float64"))
 
     certificate = ibis.cases(
         (table.cert_issued, "Issued"), (table.certstatus == 3, "Failed"), else_=ibis.null("string")
@@ -170,12 +200,12 @@ def progress_fields(lx: Learners, source: Source) -> ProgressFields:
         total_score_percent=percent_text(table.total_score, table.total_max_score),
         **lx.constants(),
     )
-    nested = [
+    nested_members = [
         Dynamic(n.identifier, {"progress": table[f"progress_{i}"], "level": ibis.literal(n.level, "string")})
-        for i, n in enumerate(hierarchy.nested, start=1)
+        for i, n in enumerate(nested_nodes, start=1)
     ]
     assessments = [
-        Dynamic(a, {"score": table[f"score_{i}"], "score_percent": grand_total_percent(table[f"grand_{i}"])})
+        Dynamic(a, {"score": table[f"score_{i}"]} | _percent_field(table, i, attempt_details))
         for i, a in enumerate(hierarchy.assessments)
     ]
-    return ProgressFields(table, nested, assessments)
+    return ProgressFields(table, nested_members, assessments)

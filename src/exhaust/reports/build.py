@@ -71,6 +71,17 @@ def expand_columns(profile: Profile, fields: Fields) -> list[OutputColumn]:
     return out
 
 
+def wanted_fields(profile: Profile) -> frozenset[str]:
+    """Static field names and `group.field` names the profile shows."""
+    names: set[str] = set()
+    for column in profile.columns:
+        if isinstance(column, Column):
+            names.add(column.field)
+        else:
+            names.update(f"{column.each}.{inner.field}" for inner in column.columns)
+    return frozenset(names)
+
+
 def decrypt_columns(
     table: pa.Table, columns: list[OutputColumn], encrypted: tuple[str, ...], salt: str
 ) -> pa.Table:
@@ -108,7 +119,7 @@ def build_report(
     backend = open_backend(engine or settings.engine)
     try:
         lx = learners(backend, data)
-        fields = DATASETS[dataset](lx, source, RequestContext(requested_channel))
+        fields = DATASETS[dataset](lx, source, RequestContext(requested_channel, wanted_fields(chosen)))
         columns = expand_columns(chosen, fields)
         keys = {f"k{i}": fields.table[key] for i, key in enumerate(fields.order_by)}
         values = {f"c{i}": column.value for i, column in enumerate(columns)}

@@ -29,9 +29,16 @@ class Fields:
 
 @dataclass(frozen=True)
 class RequestContext:
-    """Who asked: the requesting channel decides consent (user info, mentor and response reports)."""
+    """Who asked (the requesting channel decides consent) and which fields the profile shows.
+
+    `wanted` holds static field names and `group.field` names; builders skip work nobody will see.
+    """
 
     requested_channel: str | None = None
+    wanted: frozenset[str] = frozenset()
+
+    def wants(self, name: str) -> bool:
+        return name in self.wanted
 
     def channel_for(self, lx: Learners) -> str:
         """The requesting channel, or the collection's own channel when none is given (CLI use)."""
@@ -42,7 +49,12 @@ FieldBuilder = Callable[[Learners, Source, RequestContext], Fields]
 
 
 def _progress(lx: Learners, source: Source, context: RequestContext) -> Fields:
-    built = progress_fields(lx, source)
+    built = progress_fields(
+        lx,
+        source,
+        nested=any(n.startswith("nested_collection.") for n in context.wanted),
+        attempt_details=context.wants("total_score_percent") or context.wants("assessment.score_percent"),
+    )
     table = built.table.mutate(user_id=built.table.userid)
     rebound = {
         "nested_collection": [_rebound(d, table) for d in built.nested],
@@ -71,7 +83,7 @@ def _responses(lx: Learners, source: Source, context: RequestContext) -> Fields:
 
 def _course_mentor(lx: Learners, source: Source, context: RequestContext) -> Fields:
     """Progress with contact details: email, mobile and external id only under consent (SPEC §3.4)."""
-    progress = progress_fields(lx, source).table
+    progress = progress_fields(lx, source, nested=False, attempt_details=False).table
     table = with_consent(lx, progress, source, context.channel_for(lx))
     table = table.mutate(**under_consent(table, ("external_id", "email", "phone")), user_id=table.userid)
     return Fields(table, encrypted=ENCRYPTED_FIELDS)
