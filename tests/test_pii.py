@@ -97,6 +97,8 @@ def test_arrow_forms_keep_nulls_and_length() -> None:
     assert encrypted.null_count == 1
     assert decrypt_array(encrypted, SALT).equals(column)
     assert decrypt_array(pa.chunked_array([column, column]), SALT).to_pylist() == column.to_pylist() * 2
+    assert decrypt_array(pa.nulls(3), SALT).to_pylist() == [None] * 3
+    assert decrypt_array(pa.array(["a", None], type=pa.large_string()), SALT).to_pylist() == ["a", None]
     assert encrypt_many([], SALT) == []
     assert decrypt_many([], SALT) == []
 

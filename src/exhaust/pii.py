@@ -138,7 +138,7 @@ class _Group(NamedTuple):
 def _by_slices(values: pa.Array | pa.ChunkedArray, work) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks else pa.array([], type=pa.string())
-    if pa.types.is_large_string(values.type):
+    if pa.types.is_large_string(values.type) or pa.types.is_null(values.type):  # null: an all-empty column
         values = values.cast(pa.string())
     if not pa.types.is_string(values.type):
         raise TypeError(f"expected a string column, got {values.type}")

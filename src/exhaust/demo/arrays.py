@@ -22,9 +22,19 @@ def fixed_width(chars: np.ndarray) -> pa.Array:
     return pa.StringArray.from_buffers(rows, offsets, pa.py_buffer(np.ascontiguousarray(chars)))
 
 
+def _nibbles(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
+    """(n, width) random values 0..15, two per random byte."""
+    half = (width + 1) // 2
+    raw = np.frombuffer(rng.bytes(n * half), dtype=np.uint8).reshape(n, half)
+    out = np.empty((n, raw.shape[1] * 2), dtype=np.uint8)
+    out[:, 0::2] = raw >> 4
+    out[:, 1::2] = raw & 15
+    return out[:, :width]
+
+
 def uuids(rng: np.random.Generator, n: int) -> pa.Array:
     """Random version-4 UUID strings (`8-4-4-4-12` lower-case hex)."""
-    nibbles = rng.integers(0, 16, size=(n, 32), dtype=np.uint8)
+    nibbles = _nibbles(rng, n, 32)
     nibbles[:, 12] = 4
     nibbles[:, 16] = 8 + (nibbles[:, 16] & 3)
     chars = np.full((n, 36), ord("-"), dtype=np.uint8)
@@ -35,7 +45,7 @@ def uuids(rng: np.random.Generator, n: int) -> pa.Array:
 
 def hex_ids(rng: np.random.Generator, n: int, width: int = 32) -> pa.Array:
     """Random lower-case hex strings, like Sunbird's attempt ids."""
-    return fixed_width(_HEX[rng.integers(0, 16, size=(n, width), dtype=np.uint8)])
+    return fixed_width(_HEX[_nibbles(rng, n, width)])
 
 
 def digits(rng: np.random.Generator, n: int, width: int, first: str = "0123456789") -> pa.Array:

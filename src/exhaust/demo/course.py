@@ -310,7 +310,9 @@ def question_template(plan: CoursePlan) -> QuestionTemplate:
             answer.append(question.answer)
             partial.append(-1 if question.partial is None else question.partial)
             params = [[(str(i + 1), _option_json(text))] for i, text in enumerate(question.options)]
-            params.append([("answer", json.dumps({"correct": [str(question.answer + 1)]}))])
+            params.append(
+                [("answer", json.dumps({"correct": [str(question.answer + 1)]}, separators=(",", ":")))]
+            )
             for chosen, text in enumerate(question.options):
                 score = question.max_score if chosen == question.answer else 0.0
                 if chosen == question.partial:
@@ -340,4 +342,4 @@ def question_template(plan: CoursePlan) -> QuestionTemplate:
 
 
 def _option_json(text: str) -> str:
-    return json.dumps({"text": text + "\n"}, ensure_ascii=False)
+    return json.dumps({"text": text + "\n"}, ensure_ascii=False, separators=(",", ":"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +31,8 @@ from exhaust.demo.course import (
     question_template,
 )
 from exhaust.demo.geography import make_schools, make_tenants
-from exhaust.demo.learners import BatchPlan, World, chunk_tables, user_table
+from exhaust.demo.learners import LEARNER_TABLES, BatchPlan, World, chunk_tables, user_table
+from exhaust.errors import BadInput
 from exhaust.settings import get_settings
 from exhaust.sources.files import write_table_file
 from exhaust.sources.schema import TABLES
@@ -40,7 +41,6 @@ from exhaust.sources.schema import TABLES
 DEMO_SALT = "SunBird"
 MAIN_BATCH = "batch-demo-main"
 CHUNK = 10_000  # learners per chunk: part of the output's definition (changing it changes the data)
-LEARNER_TABLES = ("users", "user_enrolments", "user_activity_agg", "assessment_aggregator", "user_consent")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class DemoSummary:
     main_course_id: str
     channel_id: str  # the main course's channel (consumer of its consents)
     rows: dict[str, int]
-    salt: str
+    salt: str = field(repr=False)  # may be the configured tenant salt: keep it out of logs
     batch_ids: tuple[str, ...] = field(default=())
 
 
@@ -64,39 +64,45 @@ def generate_demo(
     *,
     salt: str | None = None,
 ) -> DemoSummary:
-    """Write the demo data set for `learners` learners into `out_dir`; `progress` gets learners done."""
+    """Write the demo data set for `learners` learners into `out_dir`.
+
+    `progress` is called with the number of learners written so far, after each chunk. Files appear
+    complete or not at all (each is written under a temporary name, then renamed).
+    """
     if learners < 0:
-        raise ValueError("learners must be zero or more")
+        raise BadInput("the number of learners must be zero or more")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if salt is None:
         salt = get_settings().sunbird_encryption_key or DEMO_SALT
     world, mentors = _world(seed, salt)
-    rows = _write_static(world, out_dir)
 
     writers = {name: _Appender(out_dir / f"{name}.parquet", name) for name in LEARNER_TABLES}
     # Chunk i is written on a second thread while chunk i + 1 is generated (both release the GIL);
-    # at most one chunk waits, so memory stays at about two chunks.
+    # at most one chunk waits, so memory stays at about two chunks. Progress counts written learners.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending: Future | None = pool.submit(_write_all, writers, {"users": mentors})
+        pending = pool.submit(_write_all, writers, {"users": [mentors]})
+        written = 0
         try:
             for number, first in enumerate(range(0, learners, CHUNK)):
                 count = min(CHUNK, learners - first)
                 tables = chunk_tables(world, np.random.default_rng([seed, 1, number]), first, count)
                 pending.result()
+                if progress is not None and written:
+                    progress(written)
                 pending = pool.submit(_write_all, writers, tables)
-                if progress is not None:
-                    progress(first + count)
+                written = first + count
             pending.result()
         except BaseException:
-            if pending is not None:
-                pending.cancel()
-                wait([pending])
+            pending.cancel()
+            wait([pending])
             for writer in writers.values():
                 writer.abort()
             raise
-    for name, writer in writers.items():
-        rows[name] = writer.close()
+    if progress is not None and written:
+        progress(written)
+    rows = {name: writer.close() for name, writer in writers.items()}
+    rows.update(_write_static(world, out_dir))
     main = world.batches[0]
     return DemoSummary(
         folder=out_dir,
@@ -109,9 +115,10 @@ def generate_demo(
     )
 
 
-def _write_all(writers: dict[str, _Appender], tables: dict[str, pa.Table]) -> None:
-    for name, table in tables.items():
-        writers[name].write(table)
+def _write_all(writers: dict[str, _Appender], tables: dict[str, list[pa.Table]]) -> None:
+    for name, parts in tables.items():
+        for table in parts:
+            writers[name].write(table)
 
 
 def _ms(day: str) -> int:

@@ -38,6 +38,8 @@ HOUR = 3_600_000
 AS_OF = 1_793_471_400_000  # 2026-10-31 18:30:00 UTC: the moment the demo snapshot was taken
 MISSING_EVERY = 1000  # learner i is missing from `users` when i % MISSING_EVERY == MISSING_AT
 MISSING_AT = 7
+DIRTY_EVERY = 701  # learners 3 and 5 of every 701 get a name starting with `=` / `-`
+_PER_ATTEMPT = ("assess_ts", "duration")  # question fields drawn per attempt, not from the template
 
 
 @dataclass(frozen=True)
@@ -69,21 +71,25 @@ class World:
     salt: str
 
 
-def chunk_tables(world: World, rng: np.random.Generator, first: int, count: int) -> dict[str, pa.Table]:
-    """All learner-level rows for learners first .. first + count - 1 (global numbering)."""
+LEARNER_TABLES = ("users", "user_enrolments", "user_activity_agg", "assessment_aggregator", "user_consent")
+
+
+def chunk_tables(world: World, rng: np.random.Generator, first: int, count: int) -> dict[str, list[pa.Table]]:
+    """All learner-level rows for learners first .. first + count - 1 (global numbering).
+
+    Rows of each batch are a separate table, so each becomes its own Parquet row group whose
+    statistics let a reader skip the other batches.
+    """
     user_ids = A.uuids(rng, count)
     index = np.arange(first, first + count)
-    out: dict[str, list[pa.Table]] = {name: [] for name in _LEARNER_TABLES}
+    out: dict[str, list[pa.Table]] = {name: [] for name in LEARNER_TABLES}
     missing = index % MISSING_EVERY == MISSING_AT
-    out["users"].append(user_table(world, rng, user_ids.filter(pa.array(~missing))))
+    out["users"].append(user_table(world, rng, user_ids.filter(pa.array(~missing)), index[~missing]))
     for batch in world.batches:
         chosen = np.arange(count) if batch.share >= 1 else np.flatnonzero(rng.random(count) < batch.share)
         for name, table in _batch_tables(world, batch, rng, user_ids.take(pa.array(chosen))).items():
             out[name].append(table)
-    return {name: pa.concat_tables(parts) for name, parts in out.items()}
-
-
-_LEARNER_TABLES = ("users", "user_enrolments", "user_activity_agg", "assessment_aggregator", "user_consent")
+    return out
 
 
 def _table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
@@ -94,9 +100,20 @@ def _table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
 # --- users -------------------------------------------------------------------------------------
 
 
-def user_table(world: World, rng: np.random.Generator, user_ids: pa.Array, admins: bool = False) -> pa.Table:
-    """Profiles as the Redis user cache holds them: location, school, names, encrypted email and phone."""
+def user_table(
+    world: World,
+    rng: np.random.Generator,
+    user_ids: pa.Array,
+    index: np.ndarray | None = None,
+    admins: bool = False,
+) -> pa.Table:
+    """Profiles as the Redis user cache holds them: location, school, names, encrypted email and phone.
+
+    `index` numbers the learners globally; it places the rarest dirty values so every data set of a
+    few thousand learners has some.
+    """
     n = len(user_ids)
+    index = np.full(n, -1) if index is None else index
     schools, tenants = world.schools, world.tenants
     states = len(STATES)
     # Tenant: mostly the main course's state, some self-signed-in (custodian) users, some other states.
@@ -128,8 +145,10 @@ def user_table(world: World, rng: np.random.Generator, user_ids: pa.Array, admin
     )
     # Dirty values: a leading `=` or `-` (spreadsheet formula injection), blank and missing last names.
     dirt = rng.random(n)
-    firstname = pc.if_else(pa.array(dirt < 0.001), A.join("=", firstname), firstname)
-    lastname = pc.if_else(pa.array((dirt >= 0.001) & (dirt < 0.002)), A.join("-", lastname), lastname)
+    equals = (dirt < 0.001) | (index % DIRTY_EVERY == 3)
+    dash = ((dirt >= 0.001) & (dirt < 0.002)) | (index % DIRTY_EVERY == 5)
+    firstname = pc.if_else(pa.array(equals), A.join("=", firstname), firstname)
+    lastname = pc.if_else(pa.array(dash), A.join("-", lastname), lastname)
     lastname = pc.if_else(pa.array((dirt >= 0.01) & (dirt < 0.05)), "", lastname)
     lastname = A.where_null(lastname, (dirt >= 0.05) & (dirt < 0.07))
 
@@ -381,9 +400,10 @@ def _attempts(batch: BatchPlan, rng: np.random.Generator, users: pa.Array, p: _P
     wrong = (t.answer[question] + 1 + rng.integers(0, OPTIONS - 1, len(owner))) % OPTIONS
     chosen = np.where(right, t.answer[question], np.where(half, t.partial[question], wrong))
     row = question * OPTIONS + chosen
-    taken = t.rows.take(pa.array(row))
-    answered = when[owner] - (per_attempt[owner] - position) * (20_000 + rng.integers(0, 70_000, len(owner)))
-    fields = {f.name: taken.field(f.name) for f in QUESTION}
+    picked = pa.array(row)
+    pace = 20_000 + rng.integers(0, 70_000, attempts)  # ms between two answers of one attempt
+    answered = when[owner] - (per_attempt[owner] - 1 - position) * pace[owner]
+    fields = {f.name: t.rows.field(f.name).take(picked) for f in QUESTION if f.name not in _PER_ATTEMPT}
     fields["assess_ts"] = A.timestamps(answered)
     fields["duration"] = pa.array(rng.integers(5, 120, len(owner)).astype(np.float64))
     questions = pa.StructArray.from_arrays([fields[f.name] for f in QUESTION], fields=list(QUESTION))
