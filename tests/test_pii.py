@@ -141,3 +141,22 @@ def _garbage() -> st.SearchStrategy[str]:
 @given(values=st.lists(st.one_of(st.none(), _garbage()), max_size=30))
 def test_decrypt_many_equals_scalar_on_any_input(values: list[str | None]) -> None:
     assert decrypt_many(values, SALT) == [decrypt(v, SALT) for v in values]
+
+
+def test_release_7_fixture_values_with_literal_backslash_n_decrypt(sunbird_fixtures) -> None:
+    """The release-7.0.0 CQL fixture stores Java's line breaks as the two characters backslash and n."""
+    from exhaust.pii import decrypt, decrypt_array
+    from exhaust.sources.cql import parse_cql_inserts
+
+    path = sunbird_fixtures / "release-7.0.0/lern-data-products/src/test/resources/exhaust/report_data.cql"
+    users = [
+        row for _, table, row in parse_cql_inserts(path.read_text()) if table == "user" and row.get("email")
+    ]
+    encrypted = [u for u in users if "\\n" in u["email"]]
+    assert encrypted, "the fixture has encrypted emails"
+    emails = {decrypt(u["email"], "SunBird") for u in encrypted}
+    assert "abc@gmail.com" in emails
+    column = pa.array([u["email"] for u in encrypted] + ["plain\\ntext"])
+    assert decrypt_array(column, "SunBird").to_pylist() == [
+        decrypt(u["email"], "SunBird") for u in encrypted
+    ] + ["plain\\ntext"]

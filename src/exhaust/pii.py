@@ -82,6 +82,9 @@ def decrypt(value: str | None, salt: str) -> str | None:
     """Decrypt one value; blank or undecryptable input comes back unchanged."""
     if value is None or not value.strip():
         return value
+    if "\\n" in value:  # Java's line breaks written as backslash-n in CQL exports (see decrypt_array)
+        clear = decrypt(value.replace("\\n", "\n"), salt)
+        return value if clear == value.replace("\\n", "\n") else clear
     prefix = salt_bytes(salt)
     data = value.encode("utf-8")
     try:
@@ -115,9 +118,23 @@ def encrypt_array(values: pa.Array | pa.ChunkedArray, salt: str) -> pa.Array:
 
 
 def decrypt_array(values: pa.Array | pa.ChunkedArray, salt: str) -> pa.Array:
-    """`decrypt` over an Arrow string column; values that do not decrypt are returned as they are."""
+    """`decrypt` over an Arrow string column; values that do not decrypt are returned as they are.
+
+    CQL has no escapes, so exports of Cassandra text may carry Java's line breaks as the two characters
+    backslash and n; base64 never contains a backslash, so they are read as the line breaks they stand for.
+    """
     prefix = salt_bytes(salt)
-    return _by_slices(values, lambda part: _decrypt_slice(part, prefix))
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks else pa.array([], type=pa.string())
+    if pa.types.is_large_string(values.type) or pa.types.is_null(values.type):
+        values = values.cast(pa.string())
+    literal = pc.fill_null(pc.match_substring(values, "\\n"), False)
+    if not pc.any(literal).as_py():
+        return _by_slices(values, lambda part: _decrypt_slice(part, prefix))
+    unescaped = pc.replace_substring(values, "\\n", "\n")
+    clear = _by_slices(unescaped, lambda part: _decrypt_slice(part, prefix))
+    undecrypted = pc.fill_null(pc.equal(clear, unescaped), False)
+    return pc.if_else(undecrypted, values, clear)
 
 
 # --- vectorised implementation -------------------------------------------------------------------
