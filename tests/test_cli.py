@@ -107,3 +107,32 @@ def test_help_reads_well() -> None:
     assert done.returncode == 0
     for command in ("report", "demo", "demo-data"):
         assert command in done.stdout
+
+
+def test_personal_data_reports_need_a_password_and_come_as_a_protected_zip(tmp_path: Path) -> None:
+    import zipfile
+
+    source = seed_source(tmp_path / "src")
+    refused = exhaust(
+        "report",
+        "userinfo-exhaust",
+        "--source",
+        str(source),
+        "--batch",
+        BATCH,
+        "--output",
+        str(tmp_path / "u.csv"),
+    )
+    assert refused.returncode == 1 and "--password" in refused.stderr
+    assert not (tmp_path / "u.csv").exists()
+    target = tmp_path / "userinfo.zip"
+    done = subprocess.run(
+        [sys.executable, "-m", "exhaust", "report", "userinfo-exhaust", "--source", str(source), "--batch", BATCH,
+         "--output", str(target), "--password", "-"],
+        input="pa55word\n", capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    archive = zipfile.ZipFile(target)
+    assert archive.namelist() == ["userinfo.csv"]
+    assert archive.read("userinfo.csv", pwd=b"pa55word").startswith(b"Collection Id,")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

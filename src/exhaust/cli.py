@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from exhaust.errors import ExhaustError
+from exhaust.errors import BadInput, ExhaustError
 from exhaust.settings import get_settings
 
 app = typer.Typer(
@@ -38,27 +40,54 @@ def report(
     profile: str | None = typer.Option(None, "--profile", help="Column profile (default: the dataset's own)"),
     channel: str | None = typer.Option(None, "--channel", help="Requesting channel (consent is per channel)"),
     engine: str | None = typer.Option(None, "--engine", help="duckdb (default) or spark"),
+    password: str | None = typer.Option(
+        None,
+        "--password",
+        help="Zip password; required for userinfo-exhaust and course-mentor (- reads stdin)",
+    ),
 ) -> None:
-    """Build one report for one batch and write it as CSV."""
+    """Build one report for one batch and write it as CSV (or as a password-protected zip)."""
     from exhaust.reports.build import build_report
+    from exhaust.reports.datasets import PROTECTED_DATASETS
     from exhaust.sources.open import open_source
 
     settings = get_settings()
+    if password == "-":
+        password = sys.stdin.readline().rstrip("\n")
     try:
-        with _progress(f"Building {dataset} for {batch}"):
+        if dataset in PROTECTED_DATASETS and not password:
+            raise BadInput(f"{dataset} holds personal data: give --password to get it as a protected zip")
+        if password and output.suffix != ".zip":
+            raise BadInput("with --password the output is a zip: name it FILE.zip")
+        with _progress(f"Building {dataset} for {batch}"), tempfile.TemporaryDirectory() as work:
+            target = Path(work) / (output.stem + ".csv") if password else output
             result = build_report(
                 open_source(source or settings.source_spec()),
                 dataset,
                 batch,
-                output,
+                target,
                 requested_channel=channel,
                 profile=profile,
                 engine=engine,
                 settings=settings,
             )
+            if password:
+                _protect(target, output, password, settings.zip_encryption)
     except ExhaustError as error:
         raise fail(error) from None
-    err.print(f"{result.rows} rows written to {result.path}", markup=False)
+    err.print(f"{result.rows} rows written to {output}", markup=False)
+
+
+def _protect(csv_path: Path, zip_path: Path, password: str, encryption: str) -> None:
+    """Zip the CSV with a password beside the final name, then move it into place (never half-written)."""
+    from exhaust.outputs.zipping import zip_report
+
+    partial = zip_path.with_name(f".{zip_path.name}.part")
+    try:
+        zip_report(csv_path, partial, password=password, encryption=encryption)
+        os.replace(partial, zip_path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 @app.command("demo-data")
@@ -120,9 +149,13 @@ def _progress(label: str):
 
 def _register_subcommands() -> None:
     """Commands that live beside the parts they drive."""
+    from exhaust.jobs.cli import register as register_jobs
     from exhaust.sources.cli import source_app
 
     app.add_typer(source_app, name="source", help="Copy platform data between sources.")
+    from exhaust.notify.job_mail import job_mailer
+
+    register_jobs(app, end_hook=job_mailer)
 
 
 _register_subcommands()

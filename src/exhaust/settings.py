@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     api_token_table: str = Field(
         "api_token", description="Table of API bearer tokens (hashed), beside the job table."
     )
+    api_token_cache_seconds: float = Field(
+        5.0, ge=0, description="An API process trusts a checked token this long (a revocation waits as long)."
+    )
+    api_threads: int = Field(
+        10, ge=1, description="Threads doing database and source work per API process (at most the DB pool size)."
+    )
 
     def source_spec(self) -> str:
         """The configured source, defaulting to the demo data folder."""

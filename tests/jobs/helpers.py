@@ -26,7 +26,9 @@ def make_source(folder: Path) -> Path:
     retired = course("do_old", [leaf("do_l9")], status="Retired", channel="ch-1")
     other = course("do_c2", [leaf("do_l5")], name="Other", channel="ch-2")
     users = [f"user-{i}" for i in range(3)]
-    enrolments = [enrolment(u, "do_c1", b, contentstatus={"do_l1": 2}) for b in ("b1", "b2", "b3") for u in users]
+    enrolments = [
+        enrolment(u, "do_c1", b, contentstatus={"do_l1": 2}) for b in ("b1", "b2", "b3") for u in users
+    ]
     enrolments += [enrolment("user-0", "do_c2", "b4")]
     return write_source(
         folder,
@@ -54,7 +56,9 @@ def stand_in_builder(
 ) -> Callable:
     """A report builder with `build_report`'s signature: one row per enrolment, written atomically."""
 
-    def build(source: Source, dataset: str, batch_id: str, output: Path, *, requested_channel=None, profile=None):
+    def build(
+        source: Source, dataset: str, batch_id: str, output: Path, *, requested_channel=None, profile=None
+    ):
         source.batch(batch_id)  # BatchNotFound as the real one
         if calls is not None:
             calls.append(batch_id)
@@ -148,5 +152,3 @@ def wait_for(predicate: Callable[[], object], timeout: float = 15, step: float =
 
 def table_of(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows)
-
-

@@ -77,7 +77,9 @@ def test_submit_worker_status_list(cli, tmp_path: Path) -> None:
 
 def test_cli_errors_are_one_clear_line(cli) -> None:
     done = cli("submit", "userinfo-exhaust", "--batch", "b1", ok=False)
-    assert done.returncode != 0 and "needs an encryption key" in done.stderr and "Traceback" not in done.stderr
+    assert (
+        done.returncode != 0 and "needs an encryption key" in done.stderr and "Traceback" not in done.stderr
+    )
     both = cli("submit", "progress-exhaust", "--batch", "b1", "--batch-filter", "b2", ok=False)
     assert "exactly one of --batch, --batch-filter or --search-filter" in both.stderr
     missing = cli("status", "0" * 32, ok=False)
@@ -89,3 +91,16 @@ def test_unknown_batch_fails_with_no_data_found(cli) -> None:
     cli("worker", "--once")
     status = json.loads(cli("status", rid).stdout)
     assert status["status"] == "FAILED" and status["statusMessage"] == "No data found"
+
+
+def test_unreachable_job_store_is_one_clear_line(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "EXHAUST_DATA_DIR": str(tmp_path),
+        "EXHAUST_DB_URL": "postgresql://u:hunter2@127.0.0.1:1/x",
+    }
+    done = subprocess.run([sys.executable, "-m", "exhaust.jobs.cli", "worker", "--once"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "the job store postgresql+psycopg://u:***@127.0.0.1:1/x cannot be reached" in done.stderr
+    assert "hunter2" not in done.stderr

@@ -22,7 +22,17 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def spawn(pg_url: str, table: str, root: Path, *extra: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "tests.jobs.worker_proc", "--db", pg_url, "--table", table, "--root", str(root)]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.jobs.worker_proc",
+        "--db",
+        pg_url,
+        "--table",
+        table,
+        "--root",
+        str(root),
+    ]
     return subprocess.Popen([*command, *extra], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -70,7 +80,9 @@ def test_threads_claiming_at_once_get_distinct_jobs(pg_setup) -> None:
     assert len(claimed) == 40 and len(set(claimed)) == 40
 
 
-def test_killed_worker_job_is_finished_by_another_without_partial_files(pg_setup, pg_url: str, tmp_path) -> None:
+def test_killed_worker_job_is_finished_by_another_without_partial_files(
+    pg_setup, pg_url: str, tmp_path
+) -> None:
     settings, store, storage = pg_setup
     job = store.submit("progress-exhaust", {"batchFilter": ["b1", "b2"]}, tag="crash", channel="ch-1",
                        encryption_key="pw")[0]  # fmt: skip

@@ -13,7 +13,9 @@ def test_progress_vector() -> None:
 
 
 def test_vector_with_dataset_type() -> None:
-    got = request_id("druid-dataset", "test-tag", "test-1", "in.ekstep", date(2021, 5, 19), "ml-task-detail-exhaust")
+    got = request_id(
+        "druid-dataset", "test-tag", "test-1", "in.ekstep", date(2021, 5, 19), "ml-task-detail-exhaust"
+    )
     assert got == "B540263F7D9F041775176A6B61303BA2"
 
 

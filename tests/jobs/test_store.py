@@ -16,7 +16,9 @@ def submit(store: JobStore, data: dict | None = None, **kw):
     kw.setdefault("tag", "do_c1_b1")
     kw.setdefault("channel", "ORG_1")
     kw.setdefault("requested_by", "user-1")
-    return store.submit(kw.pop("dataset", "progress-exhaust"), {"batchId": "b1"} if data is None else data, **kw)
+    return store.submit(
+        kw.pop("dataset", "progress-exhaust"), {"batchId": "b1"} if data is None else data, **kw
+    )
 
 
 def test_new_request_is_submitted_with_sunbird_fields(store: JobStore) -> None:
@@ -52,9 +54,11 @@ def test_other_day_channel_or_requester_is_a_new_row(store: JobStore) -> None:
 
 
 def test_success_is_returned_unchanged(store: JobStore) -> None:
-    job, _ = submit(store)
+    submit(store)
     claimed = store.claim("w", lease_seconds=30, max_attempts=3)
-    assert store.finish(claimed, "w", status=SUCCESS, processed=[{"batchId": "b1", "filePath": "k.zip"}], execution_ms=5)
+    assert store.finish(
+        claimed, "w", status=SUCCESS, processed=[{"batchId": "b1", "filePath": "k.zip"}], execution_ms=5
+    )
     again, queued = submit(store, encryption_key="other")
     assert not queued and again.status == SUCCESS and again.download_urls == ["k.zip"]
 
@@ -91,7 +95,9 @@ def test_failed_request_is_reset(store: JobStore) -> None:
         ("course-mentor", {"batchId": "b1"}, "", "needs an encryption key"),
     ],
 )
-def test_validation_messages(store: JobStore, dataset: str, data: dict, key: str | None, message: str) -> None:
+def test_validation_messages(
+    store: JobStore, dataset: str, data: dict, key: str | None, message: str
+) -> None:
     with pytest.raises(BadInput) as caught:
         submit(store, data, dataset=dataset, encryption_key=key)
     assert message in str(caught.value)
@@ -154,7 +160,9 @@ def test_last_attempt_lost_is_reaped(store: JobStore) -> None:
 def test_only_known_datasets_are_claimed(store: JobStore) -> None:
     with store.engine.begin() as conn:
         conn.execute(
-            sa.insert(store.t).values(tag="x:ORG", request_id="R1", job_id="druid-dataset", status=SUBMITTED, iteration=0)
+            sa.insert(store.t).values(
+                tag="x:ORG", request_id="R1", job_id="druid-dataset", status=SUBMITTED, iteration=0
+            )
         )
     assert store.claim("w", lease_seconds=30, max_attempts=3) is None
 

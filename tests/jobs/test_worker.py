@@ -22,7 +22,9 @@ from tests.jobs.helpers import source_opener, stand_in_builder, wait_for
 
 
 def make_worker(store, storage, settings, builder=None, **kw) -> Worker:
-    return Worker(store, storage, settings, source=source_opener(Path(settings.source)), builder=builder, **kw)
+    return Worker(
+        store, storage, settings, source=source_opener(Path(settings.source)), builder=builder, **kw
+    )
 
 
 def run(worker: Worker, **kw) -> int:
@@ -56,7 +58,10 @@ def test_lifecycle_with_the_real_builder(store, storage, settings) -> None:
     text = zip_text(storage, key, "s3cret")
     assert text.splitlines()[0].startswith("Collection Id,Collection Name,Batch Id")
     assert len(text.splitlines()) == 4  # header + 3 learners
-    with zipfile.ZipFile(io.BytesIO(storage.read_bytes(key))) as zf, pytest.raises(RuntimeError, match="password"):
+    with (
+        zipfile.ZipFile(io.BytesIO(storage.read_bytes(key))) as zf,
+        pytest.raises(RuntimeError, match="password"),
+    ):
         zf.read(zf.namelist()[0])
     view = job_response(done, open_signer(settings, storage))
     assert view["status"] == SUCCESS and view["progress"] == 100 and view["attempts"] == 1
@@ -166,7 +171,10 @@ def test_transient_errors_are_retried_with_backoff_then_fail(store, storage, set
     fast.run_one()
     done = store.get(job.request_id)
     assert done.status == FAILED and done.iteration == 3
-    assert done.err_message == "The report could not be built after 3 attempts: ConnectionError: source unreachable"
+    assert (
+        done.err_message
+        == "The report could not be built after 3 attempts: ConnectionError: source unreachable"
+    )
     assert fast.run_one() is None
 
 
@@ -189,7 +197,9 @@ def test_progress_and_phase_are_kept_while_running(store, storage, settings: Set
 def test_renewed_lease_keeps_a_slow_job(store, storage, settings: Settings) -> None:
     quick = settings.model_copy(update={"lease_seconds": 0.3})
     job = submit(store, {"batchId": "b1"})
-    thread = threading.Thread(target=run, args=(make_worker(store, storage, quick, stand_in_builder(delay=1.2)),))
+    thread = threading.Thread(
+        target=run, args=(make_worker(store, storage, quick, stand_in_builder(delay=1.2)),)
+    )
     thread.start()
     wait_for(lambda: store.get(job.request_id).status == PROCESSING)
     rival = make_worker(store, storage, quick, stand_in_builder())

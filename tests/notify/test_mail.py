@@ -2,39 +2,11 @@
 
 from __future__ import annotations
 
-import email
 import socket
 from datetime import UTC, datetime
-from email.message import Message
-
-import pytest
-from aiosmtpd.controller import Controller
 
 from exhaust.notify.mail import Attachment, JobOutcome, Link, compose, send
 from exhaust.settings import Settings
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], Message]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-@pytest.fixture()
-def smtp():
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 def settings_for(port: int, **extra) -> Settings:

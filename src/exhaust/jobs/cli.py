@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -87,6 +88,7 @@ def worker(
     from exhaust.outputs.storage import open_storage
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = get_settings()
     stop = threading.Event()
 
@@ -99,13 +101,16 @@ def worker(
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     try:
-        handled = Worker(open_store(settings), open_storage(settings), settings).run(
-            once=once, concurrency=concurrency, stop=stop
-        )
+        store, storage = open_store(settings), open_storage(settings)
+        on_end = _end_hook_factory(settings, store, storage) if _end_hook_factory else None
+        runner = Worker(store, storage, settings, on_end=on_end)
+        handled = runner.run(once=once, concurrency=concurrency, stop=stop)
     except ExhaustError as error:
         raise _fail(error) from None
     if once:
         typer.echo(f"{handled} job(s) processed", err=True)
+    if runner.errors:
+        raise _fail(ExhaustError("the job store could not be reached; see the log above"))
 
 
 def status(request_id: str = typer.Argument(..., help="The id printed by submit")) -> None:
@@ -151,8 +156,14 @@ def db_upgrade() -> None:
     typer.echo("job store upgraded" if ran else "job store already up to date", err=True)
 
 
-def register(app: typer.Typer) -> None:
-    """Add the job commands to `app`."""
+_end_hook_factory: Callable[..., Callable | None] | None = None
+
+
+def register(app: typer.Typer, end_hook: Callable[..., Callable | None] | None = None) -> None:
+    """Add the job commands to `app`; `end_hook(settings, store, storage)` makes the workers' end-of-job
+    hook (the top-level CLI passes the mailer, which lives above this layer)."""
+    global _end_hook_factory
+    _end_hook_factory = end_hook
     app.command("submit")(submit)
     app.command("worker")(worker)
     app.command("status")(status)

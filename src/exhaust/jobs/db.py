@@ -11,6 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 
+READ_ONLY = "exhaust_read_only"  # execution option: this transaction only reads
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -66,8 +68,10 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
-        # Every transaction takes the write lock up front: a claim is then a serialised read-modify-write.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writing transaction takes the write lock up front, so a claim is a serialised
+        # read-modify-write; reads (marked READ_ONLY) take none and never wait for writers (WAL).
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -39,8 +39,13 @@ class Lease:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop renewing (before the final write, so no renewal races with it)."""
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
 
     def update(self, percent: float, phase: str) -> None:
         """Record progress (written with the next renewal)."""

@@ -5,6 +5,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import sqlalchemy as sa
+
+from exhaust.errors import ExhaustError
 from exhaust.jobs import migrate
 from exhaust.jobs.db import database_url, make_engine
 from exhaust.jobs.store import JobStore
@@ -23,7 +26,12 @@ def open_store(settings: Any, *, upgrade: bool = True) -> JobStore:
         if engine is None:
             engine = _engines[url] = make_engine(url)
     if upgrade:
-        migrate.upgrade(engine, settings.job_table)
+        try:
+            migrate.upgrade(engine, settings.job_table)
+        except sa.exc.OperationalError as exc:
+            where = engine.url.render_as_string(hide_password=True)
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise ExhaustError(f"the job store {where} cannot be reached ({reason})") from None
     return JobStore(engine, settings.job_table, settings.timezone)
 
 

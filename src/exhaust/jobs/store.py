@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from exhaust.errors import BadInput
 from exhaust.jobs.datasets import DATASETS, check_request
-from exhaust.jobs.db import UTCDateTime, is_postgres, utcnow
+from exhaust.jobs.db import READ_ONLY, UTCDateTime, is_postgres, utcnow
 
 SUBMITTED, PROCESSING, SUCCESS, FAILED = "SUBMITTED", "PROCESSING", "SUCCESS", "FAILED"
 NOTIFY_CHANNEL = "exhaust_jobs"
@@ -183,6 +184,12 @@ class JobStore:
         self.turn = turn_table(table, self.metadata)
         self.postgres = is_postgres(engine)
 
+    @contextmanager
+    def _reading(self) -> Iterator[sa.Connection]:
+        """A read-only connection (on SQLite it takes no write lock)."""
+        with self.engine.connect() as conn:
+            yield conn.execution_options(**{READ_ONLY: True})
+
     # ---- time -------------------------------------------------------------------------------
     def _now(self) -> sa.ColumnElement:
         """The database clock on PostgreSQL (shared by all machines), the local clock on SQLite."""
@@ -262,7 +269,9 @@ class JobStore:
             "updated_at": utcnow(),
         }
         with self.engine.begin() as conn:
-            inserted = insert.on_conflict_do_nothing(index_elements=["tag", "request_id"]).returning(self.t.c.tag)
+            inserted = insert.on_conflict_do_nothing(index_elements=["tag", "request_id"]).returning(
+                self.t.c.tag
+            )
             queued = conn.execute(inserted).first() is not None
             if not queued:
                 where = sa.and_(
@@ -286,7 +295,7 @@ class JobStore:
         query = sa.select(self.t).where(self.t.c.request_id == request_id)
         if tag is not None:
             query = query.where(self.t.c.tag == tag)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             row = conn.execute(query.limit(1)).mappings().first()
         return Job.from_row(row) if row else None
 
@@ -297,7 +306,7 @@ class JobStore:
         else:
             where = sa.or_(self.t.c.tag == tag, self.t.c.tag.startswith(f"{tag}:", autoescape=True))
         query = sa.select(self.t).where(where).order_by(self.t.c.dt_job_submitted.desc()).limit(limit)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return [Job.from_row(row) for row in conn.execute(query).mappings()]
 
     def search(
@@ -322,7 +331,7 @@ class JobStore:
             conditions.append(self.t.c.dt_job_submitted >= start)
             conditions.append(self.t.c.dt_job_submitted < start + timedelta(days=1))
         where = sa.and_(sa.true(), *conditions)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             total = conn.execute(sa.select(sa.func.count()).select_from(self.t).where(where)).scalar_one()
             rows = conn.execute(
                 sa.select(self.t).where(where).order_by(self.t.c.dt_job_submitted.desc()).limit(limit)
@@ -332,7 +341,7 @@ class JobStore:
     def counts(self) -> dict[str, int]:
         """Jobs per status (for metrics and the bench)."""
         query = sa.select(self.t.c.status, sa.func.count()).group_by(self.t.c.status)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return {status: int(n) for status, n in conn.execute(query)}
 
     # ---- claiming ---------------------------------------------------------------------------
@@ -375,6 +384,8 @@ class JobStore:
         )
         if self.postgres:
             pick = pick.with_for_update(skip_locked=True, of=self.t)
+        elif self.due_count(max_attempts) == 0:
+            return None  # idle polling must not take SQLite's write lock
         now = self._now()
         with self.engine.begin() as conn:
             chosen = conn.execute(pick).first()
@@ -410,7 +421,7 @@ class JobStore:
 
     def due_count(self, max_attempts: int) -> int:
         """How many jobs a worker could claim now (a cheap check before taking the write lock)."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             query = sa.select(sa.func.count()).select_from(self.t).where(self._due(max_attempts))
             return int(conn.execute(query).scalar_one())
 

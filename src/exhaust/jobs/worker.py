@@ -97,8 +97,10 @@ class Worker:
         source: Callable[[], Source] | None = None,
         builder: Builder | None = None,
         name: str | None = None,
+        on_end: Callable[[Job], None] | None = None,
     ) -> None:
         self.store = store
+        self._on_end = on_end  # called once a job is SUCCESS or FAILED for good (the requester's mail)
         self.storage = storage
         self.settings = settings
         if source is None:
@@ -110,6 +112,7 @@ class Worker:
         self._builder = builder
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._reaped_at = 0.0
+        self.errors = 0  # claims that failed (database unreachable)
         self._reap_lock = threading.Lock()
 
     # ---- loop -------------------------------------------------------------------------------
@@ -128,6 +131,7 @@ class Worker:
                 except Exception as exc:  # database unreachable: wait and try again
                     log.error("worker %s could not claim a job: %s", owner, exc)
                     job = None
+                    self.errors += 1
                     if once:
                         return
                 if job is not None:
@@ -139,7 +143,9 @@ class Worker:
 
         threads = [threading.Thread(target=loop, args=(i,), name=f"worker-{i}") for i in range(concurrency)]
         # Setting `stop` must also end the idle waits, not only the next poll.
-        threading.Thread(target=lambda: (stop.wait(), wakeup.close()), name="worker-stop", daemon=True).start()
+        threading.Thread(
+            target=lambda: (stop.wait(), wakeup.close()), name="worker-stop", daemon=True
+        ).start()
         try:
             for thread in threads:
                 thread.start()
@@ -161,7 +167,13 @@ class Worker:
             return None
         log.info("job %s (%s) claimed by %s, attempt %d", job.request_id, job.job_id, owner, job.iteration)
         self.process(job, owner)
-        return self.store.get(job.request_id, job.tag)
+        ended = self.store.get(job.request_id, job.tag)
+        if ended is not None and ended.status in (SUCCESS, FAILED) and self._on_end is not None:
+            try:
+                self._on_end(ended)
+            except Exception as exc:  # a notification never changes the job's outcome
+                log.error("job %s: end-of-job notification failed: %s", job.request_id, type(exc).__name__)
+        return ended
 
     def _maybe_reap(self) -> None:
         with self._reap_lock:
@@ -179,6 +191,7 @@ class Worker:
             attempt = Attempt(job, lease, processed=list(job.processed_batches))
             try:
                 failures = self._build_all(attempt)
+                lease.stop()
                 lease.check()
                 status = FAILED if failures else SUCCESS
                 message = "; ".join(failures)
@@ -192,6 +205,7 @@ class Worker:
                 log.warning("job %s abandoned: another worker owns it now", job.request_id)
                 return
             except ExhaustError as error:
+                lease.stop()
                 ok = self.store.finish(
                     job, owner, status=FAILED, processed=attempt.processed,
                     execution_ms=attempt.elapsed_ms(), message=error.message,
@@ -199,6 +213,7 @@ class Worker:
                 log.info("job %s FAILED: %s", job.request_id, error.message)
             except Exception as exc:
                 log.exception("job %s attempt %d failed", job.request_id, job.iteration)
+                lease.stop()
                 ok = self._retry_or_fail(attempt, owner, exc)
             if not ok:
                 log.warning("job %s: outcome not recorded, the lease was lost", job.request_id)
@@ -270,7 +285,9 @@ class Worker:
         csv_path, zip_path = tmp / f"{name}.csv", tmp / f"{name}.zip"
         lease.update(base + share * 0.05, f"building {batch_id}")
         channel = None if job.requested_channel in ("", SYSTEM_CHANNEL) else job.requested_channel
+        started = time.monotonic()
         result = self._build(source, job.job_id, batch_id, csv_path, channel, job.request_data.get("profile"))
+        build_ms = int((time.monotonic() - started) * 1000)
         lease.update(base + share * 0.8, f"zipping {batch_id}")
         zip_report(csv_path, zip_path, password=password, encryption=self.settings.zip_encryption)
         csv_path.unlink(missing_ok=True)
@@ -285,6 +302,7 @@ class Worker:
             "filePath": key,
             "fileSize": size,
             "rows": int(getattr(result, "rows", 0) or 0),
+            "buildMs": build_ms,
         }
 
     def _build(self, source: Source, dataset: str, batch_id: str, output: Path, channel: str | None,

@@ -78,7 +78,10 @@ class Storage:
         return size
 
     def exists(self, key: str) -> bool:
-        return bool(self.fs.exists(self.path(key)))
+        path = self.path(key)
+        if not self.is_local:
+            self.fs.invalidate_cache(path)  # another process may have published it since
+        return bool(self.fs.exists(path))
 
     def size(self, key: str) -> int:
         return int(self.fs.size(self.path(key)))
@@ -98,6 +101,8 @@ class Storage:
     def list(self, prefix: str = "") -> list[str]:
         """All published keys under `prefix` (never the in-flight `.incoming/` files), sorted."""
         base = self.root if not prefix else f"{self.root}/{prefix.strip('/')}"
+        if not self.is_local:
+            self.fs.invalidate_cache(base)
         if not self.fs.exists(base):
             return []
         root = self.root if self.is_local else self.fs._strip_protocol(self.root)
