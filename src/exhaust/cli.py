@@ -130,6 +130,18 @@ def demo(
     out.print(f"{result.rows} rows: {result.path.resolve()}", markup=False)
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on"),
+    port: int = typer.Option(8000, "--port", help="Port to listen on"),
+    workers: int = typer.Option(1, "--workers", min=1, help="API processes"),
+) -> None:
+    """Serve the dataset request API (Sunbird-compatible), signed downloads, health and metrics."""
+    from exhaust.api.cli import serve as run_server
+
+    run_server(host, port, workers)
+
+
 def _generate(out_dir: Path, learners: int, seed: int):
     from rich.progress import Progress
 
@@ -152,7 +164,10 @@ def _register_subcommands() -> None:
     from exhaust.jobs.cli import register as register_jobs
     from exhaust.sources.cli import source_app
 
+    from exhaust.api.cli import token_app
+
     app.add_typer(source_app, name="source", help="Copy platform data between sources.")
+    app.add_typer(token_app, name="token", help="Create, list and revoke API bearer tokens.")
     from exhaust.notify.job_mail import job_mailer
 
     register_jobs(app, end_hook=job_mailer)

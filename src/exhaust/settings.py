@@ -21,9 +21,16 @@ class Settings(BaseSettings):
     source: str = Field("", description="Where platform data comes from: a folder, files:DIR, or a URL.")
     engine: str = Field("duckdb", description="Report engine backend: duckdb or spark.")
     timezone: str = Field("Asia/Kolkata", description="Time zone of file-name dates and request ids.")
-    assessment_content_types: list[str] = Field(default_factory=lambda: ["SelfAssess"])
-    assessment_object_types: list[str] = Field(default_factory=lambda: ["QuestionSet"])
-    assessment_primary_categories: list[str] = Field(default_factory=lambda: ["Practice Question Set"])
+    assessment_content_types: list[str] = Field(
+        default_factory=lambda: ["SelfAssess"], description="contentType values that make a node an assessment."
+    )
+    assessment_object_types: list[str] = Field(
+        default_factory=lambda: ["QuestionSet"], description="objectType values checked with the categories below."
+    )
+    assessment_primary_categories: list[str] = Field(
+        default_factory=lambda: ["Practice Question Set"],
+        description="primaryCategory values of question sets that count as assessments.",
+    )
     csv_bom: bool = Field(False, description="Start CSV files with a UTF-8 byte order mark (for Excel).")
     sunbird_encryption_key: str = Field(
         "", description="Salt of Sunbird's PII encryption (sunbird_encryption_key)."

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from exhaust.jobs.db import UTCDateTime, is_postgres, utcnow
 ORG_ADMIN, COURSE_MENTOR, SERVICE = "ORG_ADMIN", "COURSE_MENTOR", "SERVICE"
 ROLES: tuple[str, ...] = (ORG_ADMIN, COURSE_MENTOR, SERVICE)
 TOKEN_PREFIX = "exh"
+MAX_CACHED_TOKENS = 10_000
 
 #: Sunbird's messages (research §3.3).
 NOT_AUTHORIZED = "You are not authorized."
@@ -141,12 +144,19 @@ class TokenInfo:
 
 
 class TokenStore:
-    """Creates, checks and revokes API tokens in the job store's database."""
+    """Creates, checks and revokes API tokens in the job store's database.
 
-    def __init__(self, engine: Engine, table: str = "api_token") -> None:
+    A checked token is remembered for `cache_seconds` (default 5), so a burst of calls costs one
+    database read; a revocation therefore takes effect in every API process within that time.
+    """
+
+    def __init__(self, engine: Engine, table: str = "api_token", cache_seconds: float = 5.0) -> None:
         self.engine = engine
         self.metadata = sa.MetaData()
         self.t = token_table(table, self.metadata)
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
 
     def ensure_table(self) -> None:
         """Create the table when missing (idempotent; one process at a time on PostgreSQL)."""
@@ -162,7 +172,9 @@ class TokenStore:
         """Store a new token and return it (the only time it is ever shown)."""
         channel = channel.strip()
         if not channel or len(channel) > 100:
-            raise BadInput("the token needs a channel (the org id sent as X-Channel-ID), at most 100 characters")
+            raise BadInput(
+                "the token needs a channel (the org id sent as X-Channel-ID), at most 100 characters"
+            )
         if user_id is not None and len(user_id) > 100:
             raise BadInput("the user id must be at most 100 characters")
         wanted = check_roles(roles, user_id)
@@ -185,20 +197,32 @@ class TokenStore:
         """The principal of a valid, unrevoked token, else None."""
         if not token or len(token) > 200:
             return None
-        query = sa.select(self.t).where(self.t.c.token_hash == hash_token(token), self.t.c.revoked_at.is_(None))
+        digest = hash_token(token)
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and now - cached[0] <= self.cache_seconds:
+            return cached[1]
+        query = sa.select(self.t).where(self.t.c.token_hash == digest, self.t.c.revoked_at.is_(None))
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
-        if row is None:
-            return None
-        return Principal(
-            token_id=row["token_id"],
-            channel=row["channel"],
-            roles=frozenset(r for r in row["roles"].split(",") if r),
-            user_id=row["user_id"],
-        )
+        found = None
+        if row is not None:
+            found = Principal(
+                token_id=row["token_id"],
+                channel=row["channel"],
+                roles=frozenset(r for r in row["roles"].split(",") if r),
+                user_id=row["user_id"],
+            )
+        with self._lock:
+            if len(self._cache) >= MAX_CACHED_TOKENS:
+                self._cache.clear()
+            self._cache[digest] = (now, found)
+        return found
 
     def revoke(self, token_id: str) -> bool:
         """Revoke a token by id; False when no active token has that id."""
+        with self._lock:
+            self._cache.clear()
         with self.engine.begin() as conn:
             return (
                 conn.execute(

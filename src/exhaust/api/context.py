@@ -33,7 +33,7 @@ def open_context(settings: Settings) -> ApiContext:
 
     store = open_store(settings)
     storage = open_storage(settings)
-    tokens = TokenStore(store.engine, settings.api_token_table)
+    tokens = TokenStore(store.engine, settings.api_token_table, settings.api_token_cache_seconds)
     tokens.ensure_table()
     spec = settings.source_spec()
     return ApiContext(

@@ -29,7 +29,14 @@ NOT_FOUND = "RESOURCE_NOT_FOUND"
 SERVER_ERROR = "SERVER_ERROR"
 
 #: HTTP status of each response code (Sunbird's mapping, plus 401 and 413/415 for what its gateway answered).
-HTTP_STATUS = {OK: 200, CLIENT_ERROR: 400, UNAUTHORIZED: 401, FORBIDDEN: 403, NOT_FOUND: 404, SERVER_ERROR: 500}
+HTTP_STATUS = {
+    OK: 200,
+    CLIENT_ERROR: 400,
+    UNAUTHORIZED: 401,
+    FORBIDDEN: 403,
+    NOT_FOUND: 404,
+    SERVER_ERROR: 500,
+}
 
 
 class ApiError(Exception):

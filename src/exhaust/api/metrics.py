@@ -52,15 +52,18 @@ class JobCollector(Collector):
             t.c.job_id,
             t.c.status,
             sa.func.count().label("n"),
-            sa.func.sum(sa.case((sa.and_(finished, t.c.execution_time.is_not(None)), 1), else_=0)).label("timed"),
+            sa.func.sum(sa.case((sa.and_(finished, t.c.execution_time.is_not(None)), 1), else_=0)).label(
+                "timed"
+            ),
             sa.func.sum(sa.case((finished, seconds), else_=0)).label("total_seconds"),
             *buckets,
         ).group_by(t.c.job_id, t.c.status)
         with self.store.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
 
-        jobs = GaugeMetricFamily("exhaust_jobs", "Requests in the job table by dataset and status.",
-                                 labels=["dataset", "status"])  # fmt: skip
+        jobs = GaugeMetricFamily(
+            "exhaust_jobs", "Requests in the job table by dataset and status.", labels=["dataset", "status"]
+        )
         queue = GaugeMetricFamily("exhaust_queue_depth", "Requests waiting for a worker (SUBMITTED).")
         durations = HistogramMetricFamily(
             "exhaust_job_duration_seconds", "Run time of finished requests.", labels=["dataset"]

@@ -58,7 +58,10 @@ class ApiMiddleware:
             if message["type"] == "http.response.start":
                 state["status"], state["sent"] = message["status"], True
                 elapsed = f"{(time.perf_counter() - started) * 1000:.0f}"
-                message = {**message, "headers": [*message.get("headers", []), (b"request-time", elapsed.encode())]}
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"request-time", elapsed.encode())],
+                }
             await send(message)
 
         async def receive_limited() -> dict:

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from fastapi import Request
-
 from exhaust.api.envelope import CLIENT_ERROR, ApiError, bad_request
 from exhaust.errors import BadInput
 from exhaust.jobs.datasets import DATASETS, MAX_BATCHES, BatchSelector, check_request
@@ -30,12 +28,11 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-async def read_json(request: Request) -> Any:
+def parse_json(content_type: str | None, raw: bytes) -> Any:
     """The parsed JSON body; 415 for another content type, 400 when empty or not JSON."""
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    media = (content_type or "").split(";", 1)[0].strip().lower()
     if media not in JSON_MEDIA and not (media.startswith("application/") and media.endswith("+json")):
         raise ApiError(CLIENT_ERROR, "Content-Type must be application/json", status=415)
-    raw = await request.body()
     if not raw.strip():
         raise bad_request("request body is empty")
     try:

@@ -268,6 +268,9 @@ class JobStore:
             "phase": None,
             "updated_at": utcnow(),
         }
+        existing = self.get(rid, full_tag)
+        if existing is not None and existing.status.upper() != FAILED:
+            return existing, False  # today's identical request, unchanged: no write needed
         with self.engine.begin() as conn:
             inserted = insert.on_conflict_do_nothing(index_elements=["tag", "request_id"]).returning(
                 self.t.c.tag

@@ -1,0 +1,113 @@
+"""`exhaust serve` and `exhaust token …` (the lead wires `serve` and `token_app` into the main CLI).
+
+`token create` prints the new token alone on stdout (for scripts); it is stored only as a hash, so it
+cannot be shown again. Messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from fastapi import FastAPI
+
+from exhaust.errors import ExhaustError
+from exhaust.settings import get_settings
+
+token_app = typer.Typer(
+    help="API bearer tokens: one per user (org admin, course mentor) or service consumer.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _tokens():
+    from exhaust.api.auth import TokenStore
+    from exhaust.jobs.service import open_store
+
+    settings = get_settings()
+    tokens = TokenStore(open_store(settings).engine, settings.api_token_table)
+    tokens.ensure_table()
+    return tokens
+
+
+def _fail(error: ExhaustError) -> typer.Exit:
+    typer.echo(str(error), err=True)
+    return typer.Exit(error.exit_code)
+
+
+@token_app.command("create")
+def create_token(
+    channel: str = typer.Option(
+        ..., "--channel", help="The org id the token acts for (sent as X-Channel-ID)"
+    ),
+    role: list[str] = typer.Option(
+        ..., "--role", help="ORG_ADMIN, COURSE_MENTOR or SERVICE (repeat for several user roles)"
+    ),
+    user: str | None = typer.Option(
+        None, "--user", help="User id (required for ORG_ADMIN and COURSE_MENTOR)"
+    ),
+) -> None:
+    """Create a token and print it (shown once; only its hash is stored)."""
+    try:
+        token = _tokens().create(channel=channel, roles=role, user_id=user)
+    except ExhaustError as error:
+        raise _fail(error) from None
+    typer.echo(token)
+
+
+@token_app.command("revoke")
+def revoke_token(token_id: str = typer.Argument(..., help="The id shown by `token list`")) -> None:
+    """Revoke a token at once."""
+    if not _tokens().revoke(token_id):
+        typer.echo(f"no active token with id {token_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"token {token_id} revoked", err=True)
+
+
+@token_app.command("list")
+def list_tokens() -> None:
+    """List tokens (id, channel, roles, user, created, revoked); never the tokens themselves."""
+    for info in _tokens().list():
+        revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "-"
+        typer.echo(
+            f"{info.token_id}\t{info.channel}\t{','.join(info.roles)}\t{info.user_id or '-'}\t"
+            f"{info.created_at.isoformat(timespec='seconds')}\t{revoked}"
+        )
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
+    )
+
+
+def app_factory() -> FastAPI:
+    """The app of one server process (Uvicorn calls this in each worker process when `workers` > 1)."""
+    from exhaust.api.app import create_app
+
+    _configure_logging()
+    return create_app(get_settings())
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Run the API on Uvicorn until interrupted (settings from EXHAUST_* variables).
+
+    `workers` > 1 starts that many server processes on the one port (the job store, tokens and
+    signing secret are shared through the database and settings, so any process answers any call).
+    """
+    import uvicorn
+
+    _configure_logging()
+    # Uvicorn's own access log would print query strings (download signatures); ours prints paths only.
+    options = {"host": host, "port": port, "access_log": False, "log_level": "info", "server_header": False}
+    if workers > 1:
+        uvicorn.run("exhaust.api.cli:app_factory", factory=True, workers=workers, **options)
+        return
+    try:
+        app = app_factory()
+    except ExhaustError as error:
+        raise _fail(error) from None
+    uvicorn.run(app, **options)
