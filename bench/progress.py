@@ -49,13 +49,28 @@ def main() -> None:
     generated = time.perf_counter() - started
     out = folder / "report.csv"
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(summary.folder), summary.main_batch_id, str(out), args.dataset, args.engine],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(summary.folder),
+            summary.main_batch_id,
+            str(out),
+            args.dataset,
+            args.engine,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     figures = json.loads(child.stdout.strip().splitlines()[-1])
-    figures.update(learners=args.learners, engine=args.engine, dataset=args.dataset,
-                   demo_data_s=round(generated, 2),
-                   child_peak_rss_mb=round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1))
+    figures.update(
+        learners=args.learners,
+        engine=args.engine,
+        dataset=args.dataset,
+        demo_data_s=round(generated, 2),
+        child_peak_rss_mb=round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+    )
     print(json.dumps(figures, indent=2))
 
 

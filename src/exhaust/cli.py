@@ -161,10 +161,9 @@ def _progress(label: str):
 
 def _register_subcommands() -> None:
     """Commands that live beside the parts they drive."""
+    from exhaust.api.cli import token_app
     from exhaust.jobs.cli import register as register_jobs
     from exhaust.sources.cli import source_app
-
-    from exhaust.api.cli import token_app
 
     app.add_typer(source_app, name="source", help="Copy platform data between sources.")
     app.add_typer(token_app, name="token", help="Create, list and revoke API bearer tokens.")

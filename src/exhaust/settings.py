@@ -22,10 +22,12 @@ class Settings(BaseSettings):
     engine: str = Field("duckdb", description="Report engine backend: duckdb or spark.")
     timezone: str = Field("Asia/Kolkata", description="Time zone of file-name dates and request ids.")
     assessment_content_types: list[str] = Field(
-        default_factory=lambda: ["SelfAssess"], description="contentType values that make a node an assessment."
+        default_factory=lambda: ["SelfAssess"],
+        description="contentType values that make a node an assessment.",
     )
     assessment_object_types: list[str] = Field(
-        default_factory=lambda: ["QuestionSet"], description="objectType values checked with the categories below."
+        default_factory=lambda: ["QuestionSet"],
+        description="objectType values checked with the categories below.",
     )
     assessment_primary_categories: list[str] = Field(
         default_factory=lambda: ["Practice Question Set"],
@@ -95,16 +97,8 @@ class Settings(BaseSettings):
         3, description="Retries of a content service request on 5xx or network errors."
     )
     cassandra_keyspaces: dict[str, str] = Field(
-        default_factory=lambda: {
-            "course_batch": "sunbird_courses",
-            "user_enrolments": "sunbird_courses",
-            "assessment_aggregator": "sunbird_courses",
-            "user_activity_agg": "sunbird_courses",
-            "user_consent": "sunbird",
-            "system_settings": "sunbird",
-            "content_hierarchy": "dev_hierarchy_store",
-        },
-        description="Cassandra keyspace of each table (JSON); tables not named keep Sunbird's defaults.",
+        default_factory=dict,
+        description="Cassandra keyspace per table (JSON); tables not named keep Sunbird's (sources/cassandra.py).",
     )
     api_max_body_bytes: int = Field(
         1024 * 1024, ge=1024, description="Largest request body the API accepts (Sunbird's gateway: 1 MB)."
@@ -116,7 +110,9 @@ class Settings(BaseSettings):
         5.0, ge=0, description="An API process trusts a checked token this long (a revocation waits as long)."
     )
     api_threads: int = Field(
-        10, ge=1, description="Threads doing database and source work per API process (at most the DB pool size)."
+        10,
+        ge=1,
+        description="Threads doing database and source work per API process (at most the DB pool size).",
     )
 
     def source_spec(self) -> str:

@@ -7,10 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 
-from exhaust.jobs.service import dispose_all
 from tests.api.data import write_api_source
 from tests.api.live import LiveApi, start_server
 
@@ -29,18 +27,6 @@ def server_values(folder: Path, db_url: str) -> dict[str, str]:
         "retry_backoff_seconds": "0",
         "api_token_cache_seconds": "1",
     }
-
-
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A URL whose search_path is a schema of its own in the shared `test` database."""
-    schema = f"exhaust_api_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_BASE, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
-    dispose_all()
-    with psycopg.connect(PG_BASE, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,9 @@ def test_first_per_key_keeps_the_first_row_of_each_key_in_order() -> None:
 
 
 def test_legacy_dates_parse_to_utc() -> None:
-    parsed = parse_legacy_dates(pa.chunked_array([["2019-11-13 05:41:50:382+0000", None, "2020-08-25 19:15:54:150+0530"]]))
+    parsed = parse_legacy_dates(
+        pa.chunked_array([["2019-11-13 05:41:50:382+0000", None, "2020-08-25 19:15:54:150+0530"]])
+    )
     assert [v.isoformat() if v else None for v in parsed.to_pylist()] == [
         "2019-11-13T05:41:50.382000+00:00",
         None,

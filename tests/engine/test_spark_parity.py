@@ -24,8 +24,12 @@ def _java() -> None:
 
 def both(source_dir: Path, batch_id: str, out: Path, profile: str | None = None) -> tuple[bytes, bytes]:
     source = open_source(str(source_dir))
-    duck = build_report(source, "progress-exhaust", batch_id, out / "duck.csv", engine="duckdb", profile=profile)
-    spark = build_report(source, "progress-exhaust", batch_id, out / "spark.csv", engine="spark", profile=profile)
+    duck = build_report(
+        source, "progress-exhaust", batch_id, out / "duck.csv", engine="duckdb", profile=profile
+    )
+    spark = build_report(
+        source, "progress-exhaust", batch_id, out / "spark.csv", engine="spark", profile=profile
+    )
     assert duck.rows == spark.rows
     return duck.path.read_bytes(), spark.path.read_bytes()
 

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from exhaust.jobs.service import dispose_all, open_store
+from exhaust.jobs.service import open_store
 from exhaust.jobs.store import JobStore
 from exhaust.outputs.storage import open_storage
 from exhaust.settings import Settings
-from tests.jobs.helpers import PG_BASE, make_settings, make_source
-
-
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A URL whose search_path is a schema of its own in the shared `test` database, dropped afterwards."""
-    schema = f"exhaust_jobs_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_BASE, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
-    dispose_all()
-    with psycopg.connect(PG_BASE, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+from tests.jobs.helpers import make_settings, make_source
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exhaust.errors import HierarchyNotFound
+from exhaust.jobs.worker import SourceCache
 from exhaust.sources.base import Source
 
 MAX_CACHED = 10_000
@@ -60,18 +61,13 @@ class BatchDirectory:
     """Looks batches up in the source, with a short-lived cache of the answers (misses included)."""
 
     def __init__(self, opener: Callable[[], Source], max_age: float) -> None:
-        self._opener = opener
         self._max_age = max_age
         self._lock = threading.Lock()
-        self._source: Source | None = None
-        self._opened = 0.0
+        self._sources = SourceCache(opener, max_age)
         self._cache: OrderedDict[str, tuple[float, BatchFacts | None]] = OrderedDict()
 
     def _current_source(self) -> Source:
-        if self._source is None or time.monotonic() - self._opened > self._max_age:
-            self._source = self._opener()
-            self._opened = time.monotonic()
-        return self._source
+        return self._sources.get()
 
     def lookup(self, batch_ids: Iterable[str]) -> dict[str, BatchFacts]:
         """Facts of the batches that exist, by batch id (unknown ids are absent)."""

@@ -458,38 +458,33 @@ class JobStore:
     def _owned(self, job: Job, owner: str) -> sa.ColumnElement:
         return sa.and_(self._key(job), self.t.c.lease_owner == owner, self.t.c.status == PROCESSING)
 
-    def renew(self, job: Job, owner: str, *, lease_seconds: float, progress: int, phase: str) -> bool:
-        """Extend the lease and record progress; False when the lease was lost to another worker."""
+    def _update_owned(self, job: Job, owner: str, **values: Any) -> bool:
+        """Apply `values` only while `owner` holds the job's lease; False when the lease was lost."""
         with self.engine.begin() as conn:
             return (
-                conn.execute(
-                    sa.update(self.t)
-                    .where(self._owned(job, owner))
-                    .values(
-                        lease_expires_at=self._later(lease_seconds),
-                        progress=progress,
-                        phase=phase[:200],
-                        updated_at=self._now(),
-                    )
-                ).rowcount
-                == 1
+                conn.execute(sa.update(self.t).where(self._owned(job, owner)).values(**values)).rowcount == 1
             )
+
+    def renew(self, job: Job, owner: str, *, lease_seconds: float, progress: int, phase: str) -> bool:
+        """Extend the lease and record progress; False when the lease was lost to another worker."""
+        return self._update_owned(
+            job,
+            owner,
+            lease_expires_at=self._later(lease_seconds),
+            progress=progress,
+            phase=phase[:200],
+            updated_at=self._now(),
+        )
 
     def record_batches(self, job: Job, owner: str, processed: Sequence[dict]) -> bool:
         """Save the finished batches so a later attempt resumes after them."""
-        with self.engine.begin() as conn:
-            return (
-                conn.execute(
-                    sa.update(self.t)
-                    .where(self._owned(job, owner))
-                    .values(
-                        processed_batches=json.dumps(list(processed)),
-                        download_urls=[b["filePath"] for b in processed],
-                        updated_at=self._now(),
-                    )
-                ).rowcount
-                == 1
-            )
+        return self._update_owned(
+            job,
+            owner,
+            processed_batches=json.dumps(list(processed)),
+            download_urls=[b["filePath"] for b in processed],
+            updated_at=self._now(),
+        )
 
     def finish(
         self,
@@ -516,30 +511,21 @@ class JobStore:
             "progress": 100 if status == SUCCESS else None,
             "phase": "done" if status == SUCCESS else "failed",
         }
-        with self.engine.begin() as conn:
-            return (
-                conn.execute(sa.update(self.t).where(self._owned(job, owner)).values(**values)).rowcount == 1
-            )
+        return self._update_owned(job, owner, **values)
 
     def retry_later(
         self, job: Job, owner: str, *, delay_seconds: float, processed: Sequence[dict], message: str
     ) -> bool:
         """Put the job back as SUBMITTED after a transient failure; it becomes due after the back-off."""
-        with self.engine.begin() as conn:
-            return (
-                conn.execute(
-                    sa.update(self.t)
-                    .where(self._owned(job, owner))
-                    .values(
-                        status=SUBMITTED,
-                        processed_batches=json.dumps(list(processed)),
-                        err_message=abbreviate(message),
-                        next_attempt_at=self._later(delay_seconds),
-                        lease_owner=None,
-                        lease_expires_at=None,
-                        updated_at=self._now(),
-                        phase="waiting to retry",
-                    )
-                ).rowcount
-                == 1
-            )
+        return self._update_owned(
+            job,
+            owner,
+            status=SUBMITTED,
+            processed_batches=json.dumps(list(processed)),
+            err_message=abbreviate(message),
+            next_attempt_at=self._later(delay_seconds),
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=self._now(),
+            phase="waiting to retry",
+        )
