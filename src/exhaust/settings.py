@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         "", description="Public base URL of the API serving local /download links."
     )
     profiles_dir: Path | None = Field(None, description="Folder of extra report profiles (*.toml).")
+    report_chunk_learners: int = Field(
+        10_000, ge=1, description="Learners per part when a report has many rows per learner (responses)."
+    )
     smtp_host: str = Field("", description="SMTP server for job mails; mails are off when empty.")
     smtp_port: int = Field(25, description="SMTP port.")
     smtp_user: str = Field("", description="SMTP login (optional).")

@@ -124,3 +124,18 @@ def test_registration_responses_only_with_consent(tmp_path: Path) -> None:
     assert rows[("u2", "reg")]["Question Response"] == ""  # u2 did not
     assert rows[("u2", "qs-1")]["Question Response"] != ""  # other question sets are not consent-bound
     assert rows[("u2", "reg")]["QuestionSet Title"] == "Sign up"
+
+
+def test_built_in_chunks_of_learners_gives_the_same_file(tmp_path: Path) -> None:
+    from exhaust.settings import Settings
+
+    build(tmp_path / "whole")
+    whole = (tmp_path / "whole" / "responses.csv").read_bytes()
+    folder = tmp_path / "whole" / "src"
+    out = tmp_path / "chunked.csv"
+    result = build_report(
+        open_source(str(folder)), "response-exhaust", B, out, requested_channel=CHANNEL,
+        settings=Settings(report_chunk_learners=1),
+    )  # fmt: skip
+    assert out.read_bytes() == whole
+    assert result.rows == 6 and result.headers[0] == "Collection Id"

@@ -34,6 +34,7 @@ class DuckDBBackend:
 
     def __init__(self, threads: int | None = None) -> None:
         self.con = ibis.duckdb.connect(threads=threads) if threads else ibis.duckdb.connect()
+        self.con.con.execute("SET enable_progress_bar = false")
 
     def table(self, name: str, data: pa.Table) -> ibis.Table:
         # Registered, not copied: DuckDB scans the Arrow buffers in place (less memory, no load time).

@@ -30,6 +30,7 @@ class BatchData:
     activity: pa.Table  # userid, activity_id, completed_count (context cb:<batch>)
     users: pa.Table  # the `users` logical table, one row per user, board unwrapped
     raw_enrolments: pa.Table  # active enrolments in the logical schema (for reports needing more)
+    attempts: pa.Table | None = None  # assessment attempts, when read once for a report built in parts
 
     @property
     def batch_id(self) -> str:
@@ -38,6 +39,36 @@ class BatchData:
     @property
     def course_id(self) -> str:
         return self.batch["courseid"]
+
+    @property
+    def user_ids(self) -> list[str]:
+        return self.enrolments.column("userid").to_pylist()
+
+    def user_chunks(self, size: int) -> list[BatchData]:
+        """The batch split into contiguous ranges of sorted user ids, so per-chunk results sorted by user
+        concatenate into a sorted whole (reports whose rows multiply per learner are built this way)."""
+        ids = sorted(self.user_ids)
+        if len(ids) <= size:
+            return [self]
+        return [self.restricted(ids[start : start + size]) for start in range(0, len(ids), size)]
+
+    def restricted(self, user_ids: list[str]) -> BatchData:
+        """The same batch with only `user_ids`' rows."""
+        wanted = pa.array(user_ids, pa.string())
+
+        def only(table: pa.Table, column: str = "userid") -> pa.Table:
+            return table.filter(pc.is_in(table.column(column), value_set=wanted))
+
+        return BatchData(
+            batch=self.batch,
+            hierarchy=self.hierarchy,
+            enrolments=only(self.enrolments),
+            completed_contents=only(self.completed_contents),
+            activity=only(self.activity),
+            users=only(self.users),
+            raw_enrolments=only(self.raw_enrolments),
+            attempts=None if self.attempts is None else only(self.attempts, "user_id"),
+        )
 
 
 def first_per_key(table: pa.Table, keys: list[str]) -> pa.Table:

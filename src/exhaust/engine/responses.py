@@ -6,6 +6,8 @@ DuckDB's `to_json` before the engine runs, so every backend sees the same flat s
 
 from __future__ import annotations
 
+import dataclasses
+
 import duckdb
 import ibis
 import ibis.expr.types as ir
@@ -13,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exhaust.engine.consent import with_consent
+from exhaust.engine.inputs import BatchData
 from exhaust.engine.learners import Learners
 from exhaust.sources.base import Source
 
@@ -49,8 +52,9 @@ def question_rows(attempts: pa.Table) -> pa.Table:
     )
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")
         con.register("q", table)
-        return con.execute(
+        return con.sql(
             "SELECT * EXCLUDE (params, resvalues), "
             "CAST(to_json(params) AS VARCHAR) AS question_options, "
             "CAST(to_json(resvalues) AS VARCHAR) AS question_response FROM q"
@@ -59,10 +63,16 @@ def question_rows(attempts: pa.Table) -> pa.Table:
         con.close()
 
 
+def with_attempts(data: BatchData, source: Source) -> BatchData:
+    """`data` with its learners' attempts (questions included) read once, for building in parts."""
+    attempts = source.attempts(data.course_id, data.batch_id, ATTEMPT_COLUMNS, user_ids=data.user_ids)
+    return dataclasses.replace(data, attempts=attempts)
+
+
 def response_fields(lx: Learners, source: Source, channel: str) -> ir.Table:
     """Question rows of this batch's attempts, with learner and question set columns."""
     data, hierarchy = lx.data, lx.data.hierarchy
-    attempts = source.attempts(data.course_id, data.batch_id, ATTEMPT_COLUMNS)
+    attempts = data.attempts if data.attempts is not None else with_attempts(data, source).attempts
     questions = lx.backend.table("questions", question_rows(attempts))
     registration = hierarchy.registration
     titles = pa.table(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,12 +13,12 @@ import pyarrow as pa
 
 from exhaust.engine.backend import open_backend
 from exhaust.engine.hierarchy import AssessmentRules
-from exhaust.engine.inputs import load_batch
+from exhaust.engine.inputs import BatchData, load_batch
 from exhaust.engine.learners import learners
 from exhaust.errors import BadInput
 from exhaust.pii import decrypt_array
-from exhaust.reports.csv_writer import write_csv
-from exhaust.reports.datasets import DATASETS, Fields, RequestContext
+from exhaust.reports.csv_writer import write_csv_parts
+from exhaust.reports.datasets import CHUNKED_DATASETS, DATASETS, Fields, RequestContext
 from exhaust.reports.profiles import Column, Profile, load_profile
 from exhaust.settings import Settings, get_settings
 from exhaust.sources.base import Source
@@ -116,11 +118,49 @@ def build_report(
     clock = _Clock()
     data = load_batch(source, batch_id, rules)
     clock.lap("load")
-    backend = open_backend(engine or settings.engine)
+    context = RequestContext(requested_channel, wanted_fields(chosen))
+    kind = engine or settings.engine
+    parts = [data]
+    if dataset in CHUNKED_DATASETS and data.enrolments.num_rows > settings.report_chunk_learners:
+        parts = CHUNKED_DATASETS[dataset](data, source).user_chunks(settings.report_chunk_learners)
+    headers: list[tuple[str, ...]] = []
+
+    def tables() -> Iterator[pa.Table]:
+        for part in parts:
+            table, columns = _compute(part, source, dataset, chosen, context, kind, settings)
+            headers.append(tuple(column.header for column in columns))
+            yield table
+
+    first = tables()
+    head = next(first)  # the headers are known once the first part is computed
+    rows = write_csv_parts(
+        itertools.chain([head], first),
+        output,
+        _Headers(headers),
+        timestamp_format=chosen.timestamp_format,
+        bom=settings.csv_bom,
+    )
+    clock.lap("compute and write")
+    return ReportResult(
+        dataset, chosen.name, batch_id, data.course_id, Path(output), rows, headers[0], clock.laps
+    )
+
+
+def _compute(
+    data: BatchData,
+    source: Source,
+    dataset: str,
+    profile: Profile,
+    context: RequestContext,
+    engine: str,
+    settings: Settings,
+) -> tuple[pa.Table, list[OutputColumn]]:
+    """The report rows of `data` (a batch or part of one), in order, with their columns."""
+    backend = open_backend(engine)
     try:
         lx = learners(backend, data)
-        fields = DATASETS[dataset](lx, source, RequestContext(requested_channel, wanted_fields(chosen)))
-        columns = expand_columns(chosen, fields)
+        fields = DATASETS[dataset](lx, source, context)
+        columns = expand_columns(profile, fields)
         keys = {f"k{i}": fields.table[key] for i, key in enumerate(fields.order_by)}
         values = {f"c{i}": column.value for i, column in enumerate(columns)}
         expr = fields.table.select(**values, **keys).order_by(list(keys))
@@ -129,13 +169,20 @@ def build_report(
         backend.close()
     if fields.encrypted:
         table = decrypt_columns(table, columns, fields.encrypted, settings.sunbird_encryption_key)
-    clock.lap("compute")
-    headers = tuple(column.header for column in columns)
-    write_csv(table, output, headers, timestamp_format=chosen.timestamp_format, bom=settings.csv_bom)
-    clock.lap("write")
-    return ReportResult(
-        dataset, chosen.name, batch_id, data.course_id, Path(output), table.num_rows, headers, clock.laps
-    )
+    return table, columns
+
+
+class _Headers(Sequence[str]):
+    """The header row, read lazily: it is known once the first part has been computed."""
+
+    def __init__(self, seen: list[tuple[str, ...]]) -> None:
+        self._seen = seen
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._seen[0][index]
+
+    def __len__(self) -> int:
+        return len(self._seen[0])
 
 
 class _Clock:

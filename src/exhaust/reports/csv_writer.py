@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -18,7 +18,6 @@ import pyarrow as pa
 
 BOM = b"\xef\xbb\xbf"
 SUNBIRD_TIMESTAMP = "%Y-%m-%d %H:%M:%S:%g+0000"
-FORMULA_START = r"^[=+\-@\t\r]"
 
 
 def _quote_ident(name: str) -> str:
@@ -29,7 +28,8 @@ def _cell(column: str, arrow_type: pa.DataType, timestamp_format: str) -> str:
     """SQL turning one typed column into its CSV text (NULL for blank)."""
     c = _quote_ident(column)
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-        return f"CASE WHEN regexp_matches({c}, '{FORMULA_START}') THEN '''' || {c} ELSE NULLIF({c}, '') END"
+        starts = "('=', '+', '-', '@', chr(9), chr(13))"
+        return f"CASE WHEN left({c}, 1) IN {starts} THEN '''' || {c} ELSE NULLIF({c}, '') END"
     if pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
         whole = f"isfinite({c}) AND {c} = trunc({c}) AND abs({c}) < 1e15"
         return f"CASE WHEN {whole} THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END"
@@ -66,32 +66,73 @@ def write_csv(
     The file appears under its name only when complete: it is written beside it under a temporary
     name and renamed.
     """
-    if len(headers) != table.num_columns:
-        raise ValueError("one header per column")
+    write_csv_parts([table], path, headers, timestamp_format=timestamp_format, bom=bom)
+
+
+def write_csv_parts(
+    tables: Iterable[pa.Table],
+    path: Path,
+    headers: Sequence[str],
+    *,
+    timestamp_format: str = SUNBIRD_TIMESTAMP,
+    bom: bool = False,
+) -> int:
+    """Write tables one after the other as one CSV file (one header), atomically; returns the rows.
+
+    `tables` may be a generator, so a report too large for memory is written part by part.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    piece = temporary.with_name(temporary.name + ".piece")
+    rows = 0
+    try:
+        with temporary.open("wb") as out:
+            if bom:
+                out.write(BOM)
+            for index, table in enumerate(tables):
+                _copy_csv(table, piece, headers, header=index == 0, timestamp_format=timestamp_format)
+                with piece.open("rb") as src:
+                    shutil.copyfileobj(src, out, length=1 << 22)
+                rows += table.num_rows
+            if out.tell() <= len(BOM) * bom:  # no table at all: the header alone
+                out.write((",".join(_header_cell(h) for h in headers) + "\n").encode("utf-8"))
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+        piece.unlink(missing_ok=True)
+    return rows
+
+
+def _header_cell(header: str) -> str:
+    return '"' + header.replace('"', '""') + '"' if any(c in header for c in ',"\n\r') else header
+
+
+def _copy_csv(
+    table: pa.Table, path: Path, headers: Sequence[str], *, header: bool, timestamp_format: str
+) -> None:
+    """One table as CSV at `path` (not atomic: the caller assembles and publishes)."""
+    if len(headers) != table.num_columns:
+        raise ValueError("one header per column")
     data = _utc_naive(table)
     selects = ", ".join(
-        f"{_cell(f'c{i}', data.schema.field(i).type, timestamp_format)} AS {_quote_ident(header)}"
-        for i, header in enumerate(headers)
+        f"{_cell(f'c{i}', data.schema.field(i).type, timestamp_format)} AS {_quote_ident(h)}"
+        for i, h in enumerate(headers)
     )
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")
         con.register("report", data)
-        target = str(temporary).replace("'", "''")
+        target = str(path).replace("'", "''")
         con.execute(
             f"COPY (SELECT {selects} FROM report) TO '{target}' "
-            "(FORMAT csv, HEADER, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\\n')"
+            f"(FORMAT csv, HEADER {'true' if header else 'false'}, DELIMITER ',', QUOTE '\"', ESCAPE '\"', "
+            "NEW_LINE '\\n')"
         )
-        if table.num_rows == 0:
-            _ensure_header(temporary, headers)
-        if bom:
-            _prepend_bom(temporary)
-        os.replace(temporary, path)
     finally:
         con.close()
-        temporary.unlink(missing_ok=True)
+    if header and table.num_rows == 0:
+        _ensure_header(path, headers)
 
 
 def _ensure_header(path: Path, headers: Sequence[str]) -> None:
@@ -102,11 +143,3 @@ def _ensure_header(path: Path, headers: Sequence[str]) -> None:
 
     with path.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerow(headers)
-
-
-def _prepend_bom(path: Path) -> None:
-    with_bom = path.with_name(path.name + ".bom")
-    with with_bom.open("wb") as out, path.open("rb") as src:
-        out.write(BOM)
-        shutil.copyfileobj(src, out, length=1 << 20)
-    os.replace(with_bom, path)

@@ -89,8 +89,17 @@ class Source:
     def activity(self, batch_id: str) -> pa.Table:
         return self.tables.read("user_activity_agg", {"context_id": [f"cb:{batch_id}"]})
 
-    def attempts(self, course_id: str, batch_id: str, columns: Sequence[str] | None = None) -> pa.Table:
-        filters = {"course_id": [course_id], "batch_id": [batch_id]}
+    def attempts(
+        self,
+        course_id: str,
+        batch_id: str,
+        columns: Sequence[str] | None = None,
+        user_ids: Sequence[str] | None = None,
+    ) -> pa.Table:
+        """Assessment attempts of a batch, optionally of some learners only."""
+        filters: dict[str, Sequence[str]] = {"course_id": [course_id], "batch_id": [batch_id]}
+        if user_ids is not None:
+            filters["user_id"] = list(user_ids)
         return self.tables.read("assessment_aggregator", filters, columns)
 
     def consents(self, object_id: str, consumer_id: str) -> pa.Table:
