@@ -79,3 +79,19 @@ def test_dataset_config_email_wins(setup) -> None:
                  channel="ch-1", requested_by="mentor-1")  # fmt: skip
     worker.run(once=True)
     assert [r for r, _ in inbox.messages] == [["ops@org.in"]]
+
+
+def test_the_encryption_key_never_reaches_a_log_line(setup, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    _, _, store, worker = setup
+    key = "Very-Secret-Key-42"
+    caplog.set_level(logging.DEBUG)
+    store.submit("userinfo-exhaust", {"batchId": "b1"}, tag="t4", channel="ch-1", requested_by="mentor-1",
+                 encryption_key=key)  # fmt: skip
+    store.submit("progress-exhaust", {"batchId": "b1"}, tag="t5", channel="ch-1", requested_by="mentor-1",
+                 encryption_key=key)  # fmt: skip
+    assert worker.run(once=True) == 2
+    assert caplog.records, "the worker logs its jobs"
+    assert all(key not in record.getMessage() for record in caplog.records)
+    assert key not in caplog.text
