@@ -38,23 +38,31 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=100_000)
     parser.add_argument("--engine", default="duckdb")
     parser.add_argument("--dataset", default="progress-exhaust")
-    parser.add_argument("--keep", type=Path, help="reuse or keep demo data in this folder")
+    parser.add_argument("--keep", type=Path, help="keep demo data in this folder")
+    parser.add_argument("--reuse", action="store_true", help="with --keep: do not regenerate existing data")
     args = parser.parse_args()
 
-    from exhaust.demo.generate import generate_demo
+    from exhaust.demo.generate import MAIN_BATCH, generate_demo
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="exhaust-bench-"))
     started = time.perf_counter()
-    summary = generate_demo(folder, args.learners, seed=7)
-    generated = time.perf_counter() - started
+    if args.reuse and (folder / "course_batch.parquet").exists():
+        folder_used, batch_id, generated = folder, MAIN_BATCH, None
+    else:
+        summary = generate_demo(folder, args.learners, seed=7)
+        folder_used, batch_id, generated = (
+            summary.folder,
+            summary.main_batch_id,
+            time.perf_counter() - started,
+        )
     out = folder / "report.csv"
     child = subprocess.run(
         [
             sys.executable,
             "-c",
             CHILD,
-            str(summary.folder),
-            summary.main_batch_id,
+            str(folder_used),
+            batch_id,
             str(out),
             args.dataset,
             args.engine,

@@ -75,6 +75,8 @@ def first_per_key(table: pa.Table, keys: list[str]) -> pa.Table:
     """Keep the first row of each key (sources may repeat a primary key)."""
     if table.num_rows == 0:
         return table
+    if len(keys) == 1 and pc.count_distinct(table.column(keys[0]), mode="all").as_py() == table.num_rows:
+        return table  # the usual case: no key repeats, nothing to copy
     indexed = table.select(keys).append_column("__row", pa.array(range(table.num_rows), pa.int64()))
     first = indexed.group_by(keys, use_threads=False).aggregate([("__row", "min")]).column("__row_min")
     return table.take(pc.take(first, pc.sort_indices(first)))
@@ -126,16 +128,20 @@ def completed_contents(active: pa.Table, optional: set[str]) -> pa.Table:
     statuses = _entries(active.column("contentstatus")).combine_chunks()
     parents = pc.list_parent_indices(statuses)
     flat = pc.list_flatten(statuses)
-    users = pc.take(active.column("userid"), parents)
     keep = pc.equal(flat.field("value"), 2)
     if optional:
         keep = pc.and_(keep, pc.invert(pc.is_in(flat.field("key"), value_set=pa.array(sorted(optional)))))
     keep = pc.fill_null(keep, False)
-    return pa.table({"userid": pc.filter(users, keep), "content_id": pc.filter(flat.field("key"), keep)})
+    users = pc.take(active.column("userid"), pc.filter(parents, keep))  # only the kept entries' learners
+    return pa.table({"userid": users, "content_id": pc.filter(flat.field("key"), keep)})
 
 
 def completed_counts(activity: pa.Table) -> pa.Table:
-    """(userid, activity_id, completed_count) from `aggregates['completedCount']`."""
+    """(userid, activity_id, completed_count) from `aggregates['completedCount']`.
+
+    Not deduplicated: a learner's rows for one activity under two activity types each give a progress,
+    and the engine keeps the highest (its pivot takes the maximum), which is deterministic.
+    """
     count = pc.map_lookup(activity.column("aggregates"), "completedCount", "first")
     table = pa.table(
         {
@@ -144,7 +150,7 @@ def completed_counts(activity: pa.Table) -> pa.Table:
             "completed_count": pc.fill_null(count, 0).cast(pa.int64()),
         }
     )
-    return first_per_key(table, ["userid", "activity_id"])
+    return table
 
 
 def unwrap_board(users: pa.Table) -> pa.Table:
