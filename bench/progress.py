@@ -76,7 +76,7 @@ def main() -> None:
         learners=args.learners,
         engine=args.engine,
         dataset=args.dataset,
-        demo_data_s=round(generated, 2),
+        demo_data_s=None if generated is None else round(generated, 2),
         child_peak_rss_mb=round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
     )
     print(json.dumps(figures, indent=2))
