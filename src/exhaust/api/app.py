@@ -63,7 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Blocking work runs in this many threads: no more than the database pool holds, so a burst
-        # waits for a pooled connection instead of opening (and then closing) extra ones.
+        # waits for a pooled connection instead of opening (and then closing) extra ones. The dataset
+        # request routes use the context's executor of that size; the other sync routes (health,
+        # metrics, downloads) anyio's threads.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         yield
 

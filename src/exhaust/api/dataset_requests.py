@@ -12,7 +12,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from exhaust.api.auth import (
     NOT_AUTHORIZED,
@@ -22,7 +21,7 @@ from exhaust.api.auth import (
     may_act_on_batch,
     may_use_search_filter,
 )
-from exhaust.api.context import ApiContext, context_of
+from exhaust.api.context import ApiContext, context_of, in_thread
 from exhaust.api.envelope import (
     LIST_ID,
     READ_ID,
@@ -234,7 +233,8 @@ def _submit(ctx: ApiContext, request: Request, raw: bytes) -> dict:
 async def submit_request(request: Request) -> JSONResponse:
     """Queue a report request, or return today's identical one (a FAILED one is queued again)."""
     raw = await request.body()  # at most api_max_body_bytes (the middleware stops longer ones)
-    return ok(SUBMIT_ID, await run_in_threadpool(_submit, context_of(request), request, raw))
+    ctx = context_of(request)
+    return ok(SUBMIT_ID, await in_thread(ctx, _submit, ctx, request, raw))
 
 
 def _read(ctx: ApiContext, request: Request, tag: str, request_id: str) -> JSONResponse:
@@ -254,7 +254,8 @@ def _read(ctx: ApiContext, request: Request, tag: str, request_id: str) -> JSONR
 )
 async def read_request(request: Request, tag: str, requestId: str = "") -> JSONResponse:
     """One request of the caller's channel with fresh download links (not found: 200 with status failed)."""
-    return await run_in_threadpool(_read, context_of(request), request, tag, requestId)
+    ctx = context_of(request)
+    return await in_thread(ctx, _read, ctx, request, tag, requestId)
 
 
 def _list(ctx: ApiContext, request: Request, tag: str, limit: str | None) -> dict:
@@ -270,7 +271,8 @@ def _list(ctx: ApiContext, request: Request, tag: str, limit: str | None) -> dic
 )
 async def list_requests(request: Request, tag: str, limit: str | None = None) -> JSONResponse:
     """The caller's channel's requests for a tag, newest first (`limit`, default 100)."""
-    return ok(LIST_ID, await run_in_threadpool(_list, context_of(request), request, tag, limit))
+    ctx = context_of(request)
+    return ok(LIST_ID, await in_thread(ctx, _list, ctx, request, tag, limit))
 
 
 def _search(ctx: ApiContext, request: Request, raw: bytes) -> dict:
@@ -301,4 +303,5 @@ def _search(ctx: ApiContext, request: Request, raw: bytes) -> dict:
 async def search_requests(request: Request) -> JSONResponse:
     """Requests of the caller's channel by dataset, status and day; org admins and services only."""
     raw = await request.body()
-    return ok(SEARCH_ID, await run_in_threadpool(_search, context_of(request), request, raw))
+    ctx = context_of(request)
+    return ok(SEARCH_ID, await in_thread(ctx, _search, ctx, request, raw))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -107,11 +108,21 @@ class ApiMetrics:
             registry=self.registry,
         )
         self.registry.register(JobCollector(store))
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, endpoint: str, dataset: str, status: int, seconds: float) -> None:
-        """Count one answered request (an unknown dataset name is counted as "", never as a new label)."""
-        self.requests.labels(endpoint, dataset if dataset in DATASETS else "", str(status)).inc()
-        self.latency.labels(endpoint).observe(seconds)
+        """Count one answered request (an unknown dataset name is counted as "", never as a new label).
+
+        The labelled children are kept here: `labels()` takes a lock and builds its key on every call.
+        Label values are bounded (endpoints, datasets, statuses), so this dict is small.
+        """
+        key = (endpoint, dataset if dataset in DATASETS else "", status)
+        children = self._children.get(key)
+        if children is None:
+            children = (self.requests.labels(key[0], key[1], str(status)), self.latency.labels(endpoint))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

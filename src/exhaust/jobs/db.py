@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 
 READ_ONLY = "exhaust_read_only"  # execution option: this transaction only reads
+#: A pooled PostgreSQL connection idle this long is pinged before use; one in steady use is not.
+PING_AFTER_IDLE_SECONDS = 2.0
 
 
 def utcnow() -> datetime:
@@ -51,7 +54,9 @@ def make_engine(url: str) -> Engine:
     """An engine tuned for the queue: SQLite in WAL mode with write-locking transactions."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
+        engine = sa.create_engine(url, pool_size=10, max_overflow=20, hide_parameters=True)
+        _ping_when_idle(engine)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
@@ -76,6 +81,32 @@ def make_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """`pool_pre_ping`, but only for connections idle for `PING_AFTER_IDLE_SECONDS` or more.
+
+    A ping is a round trip per checkout, a fifth of a short API read's cost. A connection checked in
+    moments ago is almost surely alive; if the server went away meanwhile, the failed statement is
+    detected as a disconnect and SQLAlchemy discards the whole pool, as it would after a failed ping.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["exhaust_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("exhaust_idle_since", None)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool drops this connection and checks out another (a fresh one if all are stale).
+            raise sa.exc.DisconnectionError(
+                f"pooled connection failed its ping ({type(exc).__name__})"
+            ) from exc
 
 
 def is_postgres(engine: Engine) -> bool:
