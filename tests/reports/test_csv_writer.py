@@ -1,0 +1,67 @@
+"""The CSV writer (SPEC §3.6): any text round-trips through a standard CSV reader, with the formula rule."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from exhaust.reports.csv_writer import write_csv, write_csv_parts
+
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+csv.field_size_limit(1 << 30)
+text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+
+
+def read_back(path: Path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8"), newline="")))
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), text), min_size=1, max_size=20))
+def test_text_round_trips_with_formula_prefix(tmp_path_factory, values: list[str | None]) -> None:
+    path = tmp_path_factory.mktemp("csv") / "out.csv"
+    write_csv(pa.table({"c": pa.array(values, pa.string())}), path, ['Name, "quoted"'])
+    rows = read_back(path)
+    assert rows[0] == ['Name, "quoted"']
+    expected = ["" if not v else ("'" + v if v.startswith(FORMULA) else v) for v in values]
+    assert [r[0] if r else "" for r in rows[1:]] == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(numbers=st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1, max_size=20))
+def test_numbers_are_plain_and_exact(tmp_path_factory, numbers: list[float]) -> None:
+    path = tmp_path_factory.mktemp("csv") / "out.csv"
+    write_csv(pa.table({"n": pa.array(numbers, pa.float64())}), path, ["n"])
+    cells = [r[0] for r in read_back(path)[1:]]
+    for number, cell in zip(numbers, cells, strict=True):
+        assert not cell.startswith("'")
+        assert float(cell) == number or (number == 0 and float(cell) == 0)
+        if number.is_integer() and abs(number) < 1e15:
+            assert cell == str(int(number))
+
+
+def test_parts_make_one_file_with_one_header_and_a_bom(tmp_path: Path) -> None:
+    parts = (pa.table({"a": [f"r{i}", None]}) for i in range(3))
+    path = tmp_path / "parts.csv"
+    assert write_csv_parts(parts, path, ["a"], bom=True) == 6
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw[3:].decode() == "a\nr0\n\nr1\n\nr2\n\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["parts.csv"]  # no temporary file left behind
+
+
+def test_a_huge_cell_and_no_rows(tmp_path: Path) -> None:
+    huge = "x" * 5_000_000 + ',"'
+    write_csv(pa.table({"a": [huge]}), tmp_path / "huge.csv", ["a"])
+    assert read_back(tmp_path / "huge.csv")[1] == [huge]
+    write_csv(
+        pa.table({"a": pa.array([], pa.string()), "b": pa.array([], pa.float64())}),
+        tmp_path / "e.csv",
+        ["A", "B"],
+    )
+    assert (tmp_path / "e.csv").read_text() == "A,B\n"
