@@ -65,6 +65,7 @@ class Settings(BaseSettings):
         "", description="Public base URL of the API serving local /download links."
     )
     profiles_dir: Path | None = Field(None, description="Folder of extra report profiles (*.toml).")
+    metrics_public: bool = Field(False, description="Serve /metrics without a SERVICE bearer token.")
     report_chunk_learners: int = Field(
         10_000, ge=1, description="Learners per part when a report has many rows per learner (responses)."
     )

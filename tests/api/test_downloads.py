@@ -130,7 +130,11 @@ def test_health_metrics_and_docs(sqlite_api: LiveApi, finished: dict) -> None:
             json=submit_body(TAG, "response-exhaust", {"batchId": "nope"}),
             headers=headers(finished["admin"], CH_A),
         )
-        metrics = client.get("/metrics")
+        assert client.get("/metrics").status_code == 401
+        forbidden = client.get("/metrics", headers={"Authorization": f"Bearer {finished['admin']}"})
+        assert forbidden.status_code == 403  # an org admin's token is not a scraper's
+        scraper = sqlite_api.token(CH_A, "SERVICE")
+        metrics = client.get("/metrics", headers={"Authorization": f"Bearer {scraper}"})
         assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
         text = metrics.text
         assert (
