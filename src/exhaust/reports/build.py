@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,12 +131,12 @@ def build_report(
             headers.append(tuple(column.header for column in columns))
             yield table
 
-    first = tables()
-    head = next(first)  # the headers are known once the first part is computed
+    computed = tables()
+    first = next(computed)  # computing the first part also gives the header row
     rows = write_csv_parts(
-        itertools.chain([head], first),
+        itertools.chain([first], computed),
         output,
-        _Headers(headers),
+        headers[0],
         timestamp_format=chosen.timestamp_format,
         bom=settings.csv_bom,
     )
@@ -170,19 +170,6 @@ def _compute(
     if fields.encrypted:
         table = decrypt_columns(table, columns, fields.encrypted, settings.sunbird_encryption_key)
     return table, columns
-
-
-class _Headers(Sequence[str]):
-    """The header row, read lazily: it is known once the first part has been computed."""
-
-    def __init__(self, seen: list[tuple[str, ...]]) -> None:
-        self._seen = seen
-
-    def __getitem__(self, index):  # type: ignore[override]
-        return self._seen[0][index]
-
-    def __len__(self) -> int:
-        return len(self._seen[0])
 
 
 class _Clock:
