@@ -118,6 +118,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Threads doing database and source work per API process (at most the DB pool size).",
     )
+    security_levels: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description='Tenant security level per channel and dataset (JSON {"<channel|*>": {"<dataset|*>": '
+        '"<LEVEL>"}}); default PASSWORD_PROTECTED_DATASET (outputs/security.py).',
+    )
+    public_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description="PEM public key file per channel (JSON; * for any) for PUBLIC_KEY_ENCRYPTED_DATASET.",
+    )
 
     def source_spec(self) -> str:
         """The configured source, defaulting to the demo data folder."""

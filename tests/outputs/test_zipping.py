@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,9 @@ def test_zipcrypto_opens_with_the_standard_library_and_only_with_the_password(
         assert info.filename == "b1_progress_20240101.csv" and info.flag_bits & 1  # encrypted
         with pytest.raises(RuntimeError, match="password required"):
             zf.read(info)
-        with pytest.raises(RuntimeError, match="Bad password"):
+        # ZipCrypto checks a wrong password against one header byte: 1 in 256 pass that check and then
+        # fail in decompression or the CRC instead. Either way the content never comes out.
+        with pytest.raises((RuntimeError, zipfile.BadZipFile, zlib.error)):
             zf.read(info, pwd=b"wrong")
         assert zf.read(info, pwd=password.encode()).decode() == TEXT
 

@@ -24,12 +24,12 @@ from typing import Any
 
 from exhaust.errors import ExhaustError
 from exhaust.jobs.batches import PlannedBatch, plan_batches
-from exhaust.jobs.datasets import REPORT_KEYS, check_request
+from exhaust.jobs.datasets import KEY_REQUIRED, REPORT_KEYS, check_request
 from exhaust.jobs.lifecycle import Lease, LeaseLost
 from exhaust.jobs.store import FAILED, SUCCESS, SYSTEM_CHANNEL, Job, JobStore, abbreviate, today
 from exhaust.jobs.wakeup import Wakeup
+from exhaust.outputs.security import secure_zip
 from exhaust.outputs.storage import Storage
-from exhaust.outputs.zipping import zip_report
 from exhaust.sources.base import Source
 
 log = logging.getLogger("exhaust.jobs")
@@ -289,7 +289,10 @@ class Worker:
         result = self._build(source, job.job_id, batch_id, csv_path, channel, job.request_data.get("profile"))
         build_ms = int((time.monotonic() - started) * 1000)
         lease.update(base + share * 0.8, f"zipping {batch_id}")
-        zip_report(csv_path, zip_path, password=password, encryption=self.settings.zip_encryption)
+        secure_zip(
+            csv_path, zip_path, settings=self.settings, channel=job.requested_channel, dataset=job.job_id,
+            password=password, personal=job.job_id in KEY_REQUIRED,
+        )  # fmt: skip
         csv_path.unlink(missing_ok=True)
         lease.check()
         lease.update(base + share * 0.9, f"uploading {batch_id}")
