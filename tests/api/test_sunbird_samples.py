@@ -70,6 +70,13 @@ def curl(api: LiveApi, token: str, *args: str) -> dict:
     return json.loads(done.stdout)
 
 
+def post_json_with_curl(api: LiveApi, token: str, url: str, body: Path) -> dict:
+    """POST a JSON file with curl, as Sunbird's clients do."""
+    return curl(
+        api, token, "-X", "POST", url, "-H", "Content-Type: application/json", "--data-binary", f"@{body}"
+    )
+
+
 def test_seed_002_request_id_is_reproduced() -> None:
     # The seed's row: submitted 2022-09-27, request id 778A3669531143769B5E8C98D42E1CAD.
     found = request_id("progress-exhaust", SEED_TAG, SUNBIRD_USER, SUNBIRD_CHANNEL, date(2022, 9, 27))
@@ -86,16 +93,8 @@ def test_sunbird_sample_requests_with_curl(
 ) -> None:
     token = api.token(SUNBIRD_CHANNEL, "ORG_ADMIN", user=SUNBIRD_USER)
     (tmp_path / "body.json").write_text(body)
-    submitted = curl(
-        api,
-        token,
-        "-X",
-        "POST",
-        f"{api.url}/api/dataset/v1/request/submit",
-        "-H",
-        "Content-Type: application/json",
-        "--data-binary",
-        f"@{tmp_path / 'body.json'}",
+    submitted = post_json_with_curl(
+        api, token, f"{api.url}/api/dataset/v1/request/submit", tmp_path / "body.json"
     )
     assert submitted["id"] == "ekstep.analytics.dataset.request.submit"
     assert submitted["responseCode"] == "OK" and submitted["params"]["status"] == "successful"
@@ -116,17 +115,7 @@ def test_sunbird_sample_requests_with_curl(
     assert [j["requestId"] for j in listed["result"]["jobs"]] == [expected]
 
     # The same request again the same day is the same row (Sunbird's upsert).
-    again = curl(
-        api,
-        token,
-        "-X",
-        "POST",
-        f"{api.url}/dataset/v1/request/submit",
-        "-H",
-        "Content-Type: application/json",
-        "--data-binary",
-        f"@{tmp_path / 'body.json'}",
-    )
+    again = post_json_with_curl(api, token, f"{api.url}/dataset/v1/request/submit", tmp_path / "body.json")
     assert again["result"]["requestId"] == expected
 
 
@@ -134,15 +123,7 @@ def test_mentor_of_the_seed_batch_may_request_it(api: LiveApi, tmp_path: Path) -
     token = api.token(SUNBIRD_CHANNEL, "COURSE_MENTOR", user=SUNBIRD_USER)
     body = dict(SEED_002_BODY["request"], dataset="response-exhaust")
     (tmp_path / "body.json").write_text(json.dumps({"request": body}))
-    submitted = curl(
-        api,
-        token,
-        "-X",
-        "POST",
-        f"{api.url}/dataset/v1/request/submit",
-        "-H",
-        "Content-Type: application/json",
-        "--data-binary",
-        f"@{tmp_path / 'body.json'}",
+    submitted = post_json_with_curl(
+        api, token, f"{api.url}/dataset/v1/request/submit", tmp_path / "body.json"
     )
     assert submitted["result"]["dataset"] == "response-exhaust"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exhaust.errors import BadInput
+from exhaust.reports.datasets import PROTECTED_DATASETS
 
 #: dataset (job_id) -> the report key used in file names (`<batchId>_<key>_<yyyyMMdd>.zip`).
 REPORT_KEYS: dict[str, str] = {
@@ -22,7 +23,7 @@ REPORT_KEYS: dict[str, str] = {
 }
 DATASETS: tuple[str, ...] = tuple(REPORT_KEYS)
 #: Datasets whose file holds personal data: always delivered in a password-protected zip.
-KEY_REQUIRED: frozenset[str] = frozenset({"userinfo-exhaust", "course-mentor"})
+KEY_REQUIRED: frozenset[str] = PROTECTED_DATASETS
 #: Sunbird's `data_exhaust.batch.limit.per.request`.
 MAX_BATCHES = 20
 #: Collection fields a searchFilter may match on (what every source knows of a collection).

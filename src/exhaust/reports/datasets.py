@@ -12,7 +12,7 @@ from exhaust.engine.inputs import BatchData
 from exhaust.engine.learners import Learners
 from exhaust.engine.progress import Dynamic, progress_fields
 from exhaust.engine.responses import response_fields, with_attempts
-from exhaust.engine.userinfo import CONSENT_FIELDS, under_consent, userinfo_fields
+from exhaust.engine.userinfo import under_consent, userinfo_fields
 from exhaust.sources.base import Source
 
 ENCRYPTED_FIELDS = ("email", "phone")
@@ -101,4 +101,3 @@ DATASETS: dict[str, FieldBuilder] = {
 CHUNKED_DATASETS: dict[str, Callable[[BatchData, Source], BatchData]] = {"response-exhaust": with_attempts}
 # Datasets that carry personal data: only ever delivered in a password-protected zip.
 PROTECTED_DATASETS = frozenset({"userinfo-exhaust", "course-mentor"})
-__all__ = ["CHUNKED_DATASETS", "CONSENT_FIELDS", "DATASETS", "PROTECTED_DATASETS", "Fields", "RequestContext"]
