@@ -170,6 +170,11 @@ def _register_subcommands() -> None:
     from exhaust.notify.job_mail import job_mailer
 
     register_jobs(app, end_hook=job_mailer)
+    from exhaust.jobs.schedule_cli import schedule_app
+    from exhaust.tpd.cli import tpd_app
+
+    app.add_typer(schedule_app, name="schedule", help="Recurring requests, run by the workers.")
+    app.add_typer(tpd_app, name="tpd", help="The cQube TPD feed: progress exhausts into course aggregates.")
 
 
 _register_subcommands()

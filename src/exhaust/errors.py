@@ -44,3 +44,11 @@ class HierarchyNotFound(ExhaustError):
     def __init__(self, collection_id: str) -> None:
         super().__init__(f"no content hierarchy for collection {collection_id}")
         self.collection_id = collection_id
+
+
+class RemoteServiceError(ExhaustError):
+    """A remote service (a dataset API, a download link) refused or failed; `transient` says retry later."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient

@@ -128,6 +128,42 @@ class Settings(BaseSettings):
         description="PEM public key file per channel (JSON; * for any) for PUBLIC_KEY_ENCRYPTED_DATASET.",
     )
 
+    # ---- recurring requests and the TPD feed (issue 10) ----
+    schedule_poll_seconds: float = Field(
+        30, gt=0, description="The scheduler (in the workers) looks for due schedules this often."
+    )
+    schedule_leader_seconds: float = Field(
+        60, gt=0, description="On SQLite, a scheduler leader that stops renewing is replaced after this."
+    )
+    schedule_retry_seconds: float = Field(
+        300, ge=0, description="A scheduled run that could not start (store down) is tried again after this."
+    )
+    tpd_api_url: str = Field(
+        "", description="Dataset API base of the TPD feed (this exhaust's, or a Sunbird host before /api)."
+    )
+    tpd_api_token: SecretStr = Field(SecretStr(""), description="Bearer token the TPD feed sends (never logged).")
+    tpd_channel: str = Field("", description="X-Channel-ID of the TPD feed's requests.")
+    tpd_encryption_key: SecretStr = Field(
+        SecretStr(""), description="Zip password of the TPD feed's progress exhausts (never logged)."
+    )
+    tpd_profile: str = Field(
+        "progress-exhaust-sunbird-lern", description="Column profile the TPD feed asks for (empty: none)."
+    )
+    tpd_timeout_seconds: float = Field(30.0, gt=0, description="Seconds before one dataset API call gives up.")
+    tpd_retries: int = Field(4, ge=0, description="Retries of a dataset API call on 5xx or network errors.")
+    tpd_retry_backoff_seconds: float = Field(1.0, ge=0, description="First wait between retries (doubles).")
+    tpd_wait_seconds: float = Field(
+        1800, ge=0, description="`exhaust tpd run` waits this long for the request to finish."
+    )
+    tpd_poll_seconds: float = Field(5.0, gt=0, description="`exhaust tpd run` polls the request this often.")
+    tpd_output_prefix: str = Field(
+        "", description="Folder in the output area for the TPD JSON files (cQube's names below it)."
+    )
+    tpd_cqube_compat: bool = Field(
+        False,
+        description="TPD reports with cQube's arithmetic (mean of per-school-day means; Last_Day = today).",
+    )
+
     def source_spec(self) -> str:
         """The configured source, defaulting to the demo data folder."""
         return self.source or f"files:{self.data_dir / 'demo'}"

@@ -81,6 +81,9 @@ def submit(
 def worker(
     once: bool = typer.Option(False, "--once", help="Process everything that is due, then exit"),
     concurrency: int = typer.Option(1, "--concurrency", min=1, help="Jobs run at the same time"),
+    scheduler: bool = typer.Option(
+        True, "--scheduler/--no-scheduler", help="Also run due schedules (one leader across all workers)"
+    ),
 ) -> None:
     """Process queued requests (run any number of these, on any machines, against one database)."""
     from exhaust.jobs.service import open_store
@@ -104,6 +107,17 @@ def worker(
         store, storage = open_store(settings), open_storage(settings)
         on_end = _end_hook_factory(settings, store, storage) if _end_hook_factory else None
         runner = Worker(store, storage, settings, on_end=on_end)
+        if scheduler:
+            from exhaust.jobs.scheduler import Scheduler, start_scheduler
+
+            if once:  # one scheduler round first, so due schedules' requests are processed too
+                one_round = Scheduler(store, settings, runner.name)
+                try:
+                    one_round.tick()
+                finally:
+                    one_round.leadership.release()
+            else:
+                start_scheduler(store, settings, runner.name, stop)
         handled = runner.run(once=once, concurrency=concurrency, stop=stop)
     except ExhaustError as error:
         raise _fail(error) from None

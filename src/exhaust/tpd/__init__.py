@@ -1,0 +1,1 @@
+"""The cQube TPD feed: scheduled progress-exhaust requests into `diksha_tpd` and its course aggregates."""
