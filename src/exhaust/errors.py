@@ -44,3 +44,11 @@ class HierarchyNotFound(ExhaustError):
     def __init__(self, collection_id: str) -> None:
         super().__init__(f"no content hierarchy for collection {collection_id}")
         self.collection_id = collection_id
+
+
+class EmittedFileRejected(BadInput):
+    """A whole emitted file cannot be ingested (not a zip, no CSV, wrong delimiter, missing column)."""
+
+
+class EmissionUnauthorized(ExhaustError):
+    """An emission API call without a valid, unexpired, unrevoked token."""
