@@ -52,3 +52,11 @@ class RemoteServiceError(ExhaustError):
     def __init__(self, message: str, *, transient: bool) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+class EmittedFileRejected(BadInput):
+    """A whole emitted file cannot be ingested (not a zip, no CSV, wrong delimiter, missing column)."""
+
+
+class EmissionUnauthorized(ExhaustError):
+    """An emission API call without a valid, unexpired, unrevoked token."""
