@@ -141,7 +141,9 @@ class Settings(BaseSettings):
     tpd_api_url: str = Field(
         "", description="Dataset API base of the TPD feed (this exhaust's, or a Sunbird host before /api)."
     )
-    tpd_api_token: SecretStr = Field(SecretStr(""), description="Bearer token the TPD feed sends (never logged).")
+    tpd_api_token: SecretStr = Field(
+        SecretStr(""), description="Bearer token the TPD feed sends (never logged)."
+    )
     tpd_channel: str = Field("", description="X-Channel-ID of the TPD feed's requests.")
     tpd_encryption_key: SecretStr = Field(
         SecretStr(""), description="Zip password of the TPD feed's progress exhausts (never logged)."
@@ -149,7 +151,9 @@ class Settings(BaseSettings):
     tpd_profile: str = Field(
         "progress-exhaust-sunbird-lern", description="Column profile the TPD feed asks for (empty: none)."
     )
-    tpd_timeout_seconds: float = Field(30.0, gt=0, description="Seconds before one dataset API call gives up.")
+    tpd_timeout_seconds: float = Field(
+        30.0, gt=0, description="Seconds before one dataset API call gives up."
+    )
     tpd_retries: int = Field(4, ge=0, description="Retries of a dataset API call on 5xx or network errors.")
     tpd_retry_backoff_seconds: float = Field(1.0, ge=0, description="First wait between retries (doubles).")
     tpd_wait_seconds: float = Field(

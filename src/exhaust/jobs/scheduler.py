@@ -99,7 +99,9 @@ class Leadership:
         now = utcnow()
         with self.engine.begin() as conn:
             conn.execute(
-                sqlite.insert(t).values(name="scheduler", owner=None, expires_at=None).on_conflict_do_nothing()
+                sqlite.insert(t)
+                .values(name="scheduler", owner=None, expires_at=None)
+                .on_conflict_do_nothing()
             )
             taken = conn.execute(
                 sa.update(t)
@@ -141,7 +143,9 @@ class Scheduler:
         self.store = store
         self.settings = settings
         self.schedules = ScheduleStore(store.engine, settings.job_table, settings.timezone)
-        self.leadership = Leadership(store.engine, settings.job_table, owner, settings.schedule_leader_seconds)
+        self.leadership = Leadership(
+            store.engine, settings.job_table, owner, settings.schedule_leader_seconds
+        )
 
     def tick(self, now: datetime | None = None) -> list[Fired]:
         """One round: fire every due slot (once each, however many were missed), then periodic tasks."""
@@ -217,4 +221,3 @@ def start_scheduler(store: JobStore, settings: Any, owner: str, stop: threading.
     thread = threading.Thread(target=scheduler.run, args=(stop,), name="scheduler", daemon=True)
     thread.start()
     return thread
-

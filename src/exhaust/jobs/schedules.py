@@ -63,7 +63,7 @@ def check_cron(cron: str) -> str:
     try:
         CronSim(cron, datetime.now(ZoneInfo("UTC")))
     except (CronSimError, ValueError) as exc:
-        raise BadInput(f"invalid cron expression {cron!r} ({exc}); e.g. \"0 6 * * *\" is 06:00 daily") from None
+        raise BadInput(f'invalid cron expression {cron!r} ({exc}); e.g. "0 6 * * *" is 06:00 daily') from None
     return cron
 
 
@@ -187,7 +187,9 @@ class ScheduleStore:
 
     def get(self, schedule_id: str) -> Schedule | None:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(self.t).where(self.t.c.schedule_id == schedule_id)).mappings().first()
+            row = (
+                conn.execute(sa.select(self.t).where(self.t.c.schedule_id == schedule_id)).mappings().first()
+            )
         return Schedule.from_row(row) if row else None
 
     def list(self, channel: str | None = None) -> list[Schedule]:
@@ -250,7 +252,9 @@ class ScheduleStore:
     def set_next_run(self, schedule_id: str, when: datetime) -> None:
         """Move a schedule's next slot (operators and tests: e.g. to pretend the workers were down)."""
         with self.engine.begin() as conn:
-            conn.execute(sa.update(self.t).where(self.t.c.schedule_id == schedule_id).values(next_run_at=when))
+            conn.execute(
+                sa.update(self.t).where(self.t.c.schedule_id == schedule_id).values(next_run_at=when)
+            )
 
 
 def retry_delay(now: datetime, seconds: float) -> datetime:

@@ -1,8 +1,20 @@
-"""`exhaust tpd run|status`: the TPD feed on demand and what its last runs did."""
+"""`exhaust tpd run|status`: the TPD feed on demand and what its last runs did.
+
+Both print JSON on stdout (a run's requests, files, counts and errors); messages go to stderr. Importing
+this module also registers the feed with the workers' scheduler: a `tpd` schedule starts a run, and the
+scheduler leader advances unfinished runs on each round.
+"""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import typer
+
+from exhaust.errors import ExhaustError
+from exhaust.jobs.scheduler import register_action, register_emitted, register_periodic
+from exhaust.settings import get_settings
 
 tpd_app = typer.Typer(
     help="The cQube TPD feed: one progress-exhaust request for the emitted batch ids, into diksha_tpd.",
@@ -10,3 +22,77 @@ tpd_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _fail(error: ExhaustError) -> typer.Exit:
+    typer.echo(str(error), err=True)
+    return typer.Exit(error.exit_code)
+
+
+def _feed(settings: Any):
+    from exhaust.tpd.feed import TpdFeed
+
+    return TpdFeed(settings)
+
+
+@tpd_app.command("run")
+def run(
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for the request and the ingestion"),
+    force: bool = typer.Option(False, "--force", help="Start a new run even if one started today"),
+) -> None:
+    """Request the progress exhaust of the emitted batch ids and ingest it (today's run is reused)."""
+    settings = get_settings()
+    try:
+        feed = _feed(settings)
+        if wait:
+
+            def progress(status: dict) -> None:
+                done = sum(r["filesProcessed"] for r in status["requests"])
+                typer.echo(f"run {status['runId']}: {status['status']}, {done} file(s) ingested", err=True)
+
+            status = feed.run(
+                wait_seconds=settings.tpd_wait_seconds, poll_seconds=settings.tpd_poll_seconds,
+                force=force, on_poll=progress,
+            )  # fmt: skip
+        else:
+            status = feed.run_status(feed.start(force=force))
+    except ExhaustError as error:
+        raise _fail(error) from None
+    typer.echo(json.dumps(status, indent=2, ensure_ascii=False))
+    if wait and (not status["aggregated"] or status["status"] == "FAILURE"):
+        raise typer.Exit(1)
+
+
+@tpd_app.command("status")
+def status(
+    run_id: str | None = typer.Option(None, "--run", help="One run (default: the latest runs)"),
+    limit: int = typer.Option(5, "--limit", min=1, help="How many of the latest runs"),
+) -> None:
+    """Print the last runs as JSON: their requests, files, counts and errors."""
+    try:
+        feed = _feed(get_settings())
+        found = [feed.run_status(run_id)] if run_id else feed.recent(limit)
+    except ExhaustError as error:
+        raise _fail(error) from None
+    typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
+
+
+def _scheduled_run(settings: Any, _schedule: Any) -> str:
+    return _feed(settings).start()
+
+
+def _advance_runs(settings: Any) -> None:
+    if settings.tpd_api_url:
+        _feed(settings).advance_all()
+
+
+def _emitted_ids(settings: Any) -> list[str]:
+    from exhaust.emission.tables import open_cqube_engine
+    from exhaust.tpd.feed import emitted_batch_ids
+
+    return emitted_batch_ids(open_cqube_engine(settings))
+
+
+register_action("tpd", _scheduled_run)
+register_periodic("tpd", _advance_runs)
+register_emitted("batch-ids", _emitted_ids)

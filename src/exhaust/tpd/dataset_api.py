@@ -127,7 +127,12 @@ class DatasetApiClient:
             request["encryptionKey"] = encryption_key
         if requested_by:
             request["requestedBy"] = requested_by
-        body = {"id": "ekstep.analytics.dataset.request.submit", "ver": "1.0", "params": {}, "request": request}
+        body = {
+            "id": "ekstep.analytics.dataset.request.submit",
+            "ver": "1.0",
+            "params": {},
+            "request": request,
+        }
         result = self._call("POST", f"{API_PREFIX}/submit", json=body)
         return RemoteJob.from_result(result)
 
@@ -153,7 +158,9 @@ class DatasetApiClient:
                     if response.status_code in (401, 403):
                         raise LinkExpired()
                     if response.status_code == 404:
-                        raise RemoteServiceError(f"the file {_where(absolute)} no longer exists", transient=False)
+                        raise RemoteServiceError(
+                            f"the file {_where(absolute)} no longer exists", transient=False
+                        )
                     if response.status_code in RETRY_STATUS:
                         raise httpx.HTTPStatusError(
                             f"{response.status_code}", request=response.request, response=response
