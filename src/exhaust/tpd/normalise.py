@@ -55,6 +55,7 @@ RAW_NAMES: dict[str, str] = {
 REQUIRED = ("collection_id", "batch_id", "uuid", "progress")
 TPD_SCHEMA = pa.schema([(name, pa.string()) for name in TPD_COLUMNS])
 BLOCK_BYTES = 8 << 20
+BAD_ZIP = (zipfile.BadZipFile, pyzipper.BadZipFile)
 
 
 class ZipKeyError(SourceDataError):
@@ -65,7 +66,7 @@ def open_report_zip(zip_path: Path, password: str | None, work_dir: Path) -> Pat
     """Extract the CSV of a report zip (ZipCrypto or AES) into `work_dir`; returns its path."""
     try:
         archive = pyzipper.AESZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError):
+    except (*BAD_ZIP, OSError):
         raise SourceDataError(f"{zip_path.name} is not a zip file") from None
     with archive:
         entries = [info for info in archive.infolist() if info.filename.lower().endswith(".csv")]
@@ -86,7 +87,7 @@ def open_report_zip(zip_path: Path, password: str | None, work_dir: Path) -> Pat
         except RuntimeError as exc:  # "Bad password for file"
             partial.unlink(missing_ok=True)
             raise ZipKeyError(f"{zip_path.name} did not open with the configured encryption key") from exc
-        except (zipfile.BadZipFile, OSError) as exc:
+        except (*BAD_ZIP, OSError) as exc:
             partial.unlink(missing_ok=True)
             if encrypted:  # a wrong ZipCrypto key often surfaces as a bad CRC
                 raise ZipKeyError(f"{zip_path.name} did not open with the configured encryption key") from exc
