@@ -224,9 +224,7 @@ def rebuild(engine: Engine, timezone: str, cqube_compat: bool = False) -> dict[s
         mapping = dict(
             conn.execute(
                 sa.text("SELECT mapping, COUNT(DISTINCT uuid) FROM diksha_tpd_learners GROUP BY mapping")
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         rows = conn.execute(sa.select(sa.func.count()).select_from(diksha_tpd_agg)).scalar_one()
     return {
