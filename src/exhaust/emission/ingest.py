@@ -131,12 +131,7 @@ def ingest_csv(
 
 
 def ingest_arrow(
-    target: Engine | sa.Connection,
-    source: str | DataSource,
-    table: pa.Table,
-    *,
-    filename: str,
-    **options: Any,
+    target: Engine | sa.Connection, source: str | DataSource, table: pa.Table, *, filename: str, **options: Any
 ) -> IngestResult:
     """`ingest_csv` for rows already in memory: the table is written as the source's CSV first, so
     exactly the same checks and counts apply (column names as in the spec: raw or table names)."""
