@@ -26,7 +26,7 @@ def local_values(folder: Path, **extra: str) -> dict[str, str]:
     return values
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def local_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     folder = tmp_path_factory.mktemp("emission-local")
     server = start_server(local_values(folder), folder / "server.log")
@@ -35,7 +35,7 @@ def local_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     dispose_engines()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def credentials(local_api: LiveApi) -> Credentials:
     return Credentials(open_cqube_engine(local_api.settings))
 
