@@ -167,6 +167,10 @@ def _register_subcommands() -> None:
 
     app.add_typer(source_app, name="source", help="Copy platform data between sources.")
     app.add_typer(token_app, name="token", help="Create, list and revoke API bearer tokens.")
+    from exhaust.emission.cli import emission_app, emit
+
+    app.command("emit")(emit)
+    app.add_typer(emission_app, name="emission", help="cQube emission: tokens, ingestion, counts.")
     from exhaust.notify.job_mail import job_mailer
 
     register_jobs(app, end_hook=job_mailer)

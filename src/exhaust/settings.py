@@ -127,6 +127,43 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="PEM public key file per channel (JSON; * for any) for PUBLIC_KEY_ENCRYPTED_DATASET.",
     )
+    # ---- cQube emission (exhaust.emission): client, /data API, ingestion ----
+    cqube_db_url: str = Field(
+        "", description="Database of the cQube tables and log_summary; default the job store's (db_url)."
+    )
+    emission_url: str = Field("", description="Client: the emission API base URL (cQube's emission_url).")
+    emission_token: SecretStr = Field(
+        SecretStr(""), description="Client: the emission bearer token (cQube's access_token)."
+    )
+    emission_folder: str = Field(
+        "", description="Client: the cqube_emission folder, a data-source folder or a file."
+    )
+    emission_retries: int = Field(
+        5, ge=0, description="Client: retries of one file on 5xx, 429 or connection errors."
+    )
+    emission_timeout: float = Field(120.0, gt=0, description="Client: seconds before one HTTP call gives up.")
+    emission_bucket_url: str = Field(
+        "", description="Emission area (fsspec URL); default <data_dir>/cqube/emission, served by the API."
+    )
+    emission_input_url: str = Field(
+        "", description="Input area of ingested files; default <data_dir>/cqube/input."
+    )
+    emission_output_url: str = Field(
+        "", description="Output area (error files); default <data_dir>/cqube/output."
+    )
+    emission_storage_options: dict = Field(
+        default_factory=dict, description="fsspec options of the three areas (JSON); default storage_options."
+    )
+    emission_max_upload_bytes: int = Field(
+        500 * 1024 * 1024, ge=1, description="Largest emitted file upload-url allows (content-length-range)."
+    )
+    emission_upload_expiry_seconds: int = Field(3600, ge=1, description="Lifetime of an upload-url answer.")
+    emission_lease_seconds: float = Field(
+        300, gt=0, description="An ingesting worker's claim on one emitted file lasts this long."
+    )
+    emission_poll_seconds: float = Field(
+        10, gt=0, description="The ingestion worker looks for new files this often."
+    )
 
     # ---- recurring requests and the TPD feed (issue 10) ----
     schedule_poll_seconds: float = Field(

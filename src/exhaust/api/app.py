@@ -20,6 +20,7 @@ from exhaust.api import dataset_requests, downloads, ops
 from exhaust.api.context import open_context
 from exhaust.api.envelope import CLIENT_ERROR, NOT_FOUND, ApiError, api_id_for, error
 from exhaust.api.middleware import ApiMiddleware
+from exhaust.emission.router import build_router as build_emission_router
 from exhaust.settings import Settings, get_settings
 
 PREFIXES = ("/dataset/v1", "/api/dataset/v1", "")
@@ -83,8 +84,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(dataset_requests.router, prefix=prefix, include_in_schema=prefix == PREFIXES[0])
     app.include_router(downloads.router)
     app.include_router(ops.router)
+    app.include_router(build_emission_router(settings), prefix="/data")  # cQube emission API
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_middleware(ApiMiddleware, max_body=settings.api_max_body_bytes, metrics=context.metrics)
+    app.add_middleware(
+        ApiMiddleware,
+        max_body=settings.api_max_body_bytes,
+        metrics=context.metrics,
+        body_limits={"/data/upload": settings.emission_max_upload_bytes + 1024 * 1024},
+    )
     return app

@@ -41,9 +41,12 @@ def describe(exc: BaseException) -> str:
 class ApiMiddleware:
     """Wraps the FastAPI app (added with `app.add_middleware`)."""
 
-    def __init__(self, app: Any, *, max_body: int, metrics: ApiMetrics) -> None:
+    def __init__(
+        self, app: Any, *, max_body: int, metrics: ApiMetrics, body_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        self.body_limits = body_limits or {}  # paths that take larger bodies (file uploads)
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -53,6 +56,7 @@ class ApiMiddleware:
         started = time.perf_counter()
         path = scope.get("path", "")
         state = {"status": 500, "sent": False, "received": 0}
+        max_body = self.body_limits.get(path, self.max_body)
 
         async def send_timed(message: dict) -> None:
             if message["type"] == "http.response.start":
@@ -68,7 +72,7 @@ class ApiMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 state["received"] += len(message.get("body", b""))
-                if state["received"] > self.max_body:
+                if state["received"] > max_body:
                     raise BodyTooLarge()
             return message
 
@@ -76,7 +80,7 @@ class ApiMiddleware:
             declared = self._declared_length(scope)
             if declared == -1:
                 await self._answer(send_timed, path, 400, CLIENT_ERROR, "Content-Length is not a number")
-            elif declared is not None and declared > self.max_body:
+            elif declared is not None and declared > max_body:
                 await self._answer(send_timed, path, 413, CLIENT_ERROR, self._too_large())
             else:
                 await self.app(scope, receive_limited, send_timed)

@@ -77,8 +77,7 @@ class IngestResult:
         }
 
 
-def ingest_csv(
-    target: Engine | sa.Connection,
+def check_file(
     source: str | DataSource,
     csv_path: Path,
     *,
@@ -89,13 +88,11 @@ def ingest_csv(
     emission_key: str | None = None,
     input_key: str | None = None,
 ) -> IngestResult:
-    """Check `csv_path` against `source`'s spec, upsert the clean rows and record the counts.
+    """Check `csv_path` against `source`'s spec (no database): the result `store_result` records.
 
-    `target` is an engine (one transaction is opened and committed here) or a connection whose
-    transaction the caller commits. `error_path`, when given, receives the refused rows as CSV
-    (`line,column,reason,value`, written to a temporary name and renamed). `error_file` is the key
-    recorded in `log_summary` for it. A file refused as a whole is status KO with its reason;
-    refused rows do not make a file KO.
+    `error_path`, when given, receives the refused rows as CSV (`line,column,reason,value`, written
+    to a temporary name and renamed); `error_file` is the key recorded for it. A file refused as a
+    whole is status KO with its reason; refused rows do not make a file KO.
     """
     data_source = get_source(source) if isinstance(source, str) else source
     started = utcnow()
@@ -107,7 +104,10 @@ def ingest_csv(
     except EmittedFileRejected as exc:
         counts = Checked(data_source.name)
         status, reason = KO, exc.message
-    result = IngestResult(
+    has_errors = status == OK and counts.errors.num_rows > 0
+    if error_path is not None and has_errors:
+        write_error_file(counts.errors, error_path)
+    return IngestResult(
         ff_uuid=ff_uuid or uuid.uuid4().hex,
         filename=filename or Path(csv_path).name,
         data_source=data_source.name,
@@ -116,12 +116,28 @@ def ingest_csv(
         counts=counts,
         started_at=started,
         ended_at=started,
-        error_file=error_file if status == OK and counts.errors.num_rows else None,
+        error_file=error_file if has_errors else None,
         emission_key=emission_key,
         input_key=input_key,
     )
-    if error_path is not None and status == OK and counts.errors.num_rows:
-        write_error_file(counts.errors, error_path)
+
+
+def store_result(conn: sa.Connection, result: IngestResult) -> None:
+    """Upsert the clean rows and add the `log_summary` row, in `conn`'s transaction."""
+    _store(conn, get_source(result.data_source), result)
+
+
+def ingest_csv(
+    target: Engine | sa.Connection, source: str | DataSource, csv_path: Path, **options: Any
+) -> IngestResult:
+    """Check `csv_path` against `source`'s spec, upsert the clean rows and record the counts.
+
+    `target` is an engine (one transaction is opened and committed here) or a connection whose
+    transaction the caller commits. Options as `check_file` (filename, ff_uuid, error_path,
+    error_file, emission_key, input_key).
+    """
+    data_source = get_source(source) if isinstance(source, str) else source
+    result = check_file(data_source, csv_path, **options)
     if isinstance(target, sa.Connection):
         _store(target, data_source, result)
     else:
@@ -131,7 +147,12 @@ def ingest_csv(
 
 
 def ingest_arrow(
-    target: Engine | sa.Connection, source: str | DataSource, table: pa.Table, *, filename: str, **options: Any
+    target: Engine | sa.Connection,
+    source: str | DataSource,
+    table: pa.Table,
+    *,
+    filename: str,
+    **options: Any,
 ) -> IngestResult:
     """`ingest_csv` for rows already in memory: the table is written as the source's CSV first, so
     exactly the same checks and counts apply (column names as in the spec: raw or table names)."""
@@ -145,8 +166,26 @@ def ingest_arrow(
         return ingest_csv(target, data_source, path, filename=filename, **options)
 
 
-def _store(conn: sa.Connection, source: DataSource, result: IngestResult) -> None:
-    if result.status == OK and result.counts.rows is not None:
+def reject(conn: sa.Connection, data_source: str, filename: str, reason: str, **fields: Any) -> IngestResult:
+    """Record a file refused before its CSV could be read (unknown data source, bad zip): KO."""
+    now = utcnow()
+    result = IngestResult(
+        ff_uuid=fields.pop("ff_uuid", None) or uuid.uuid4().hex,
+        filename=filename,
+        data_source=data_source,
+        status=KO,
+        reason=reason,
+        counts=Checked(data_source),
+        started_at=now,
+        ended_at=now,
+        **fields,
+    )
+    _store(conn, None, result)
+    return result
+
+
+def _store(conn: sa.Connection, source: DataSource | None, result: IngestResult) -> None:
+    if source is not None and result.status == OK and result.counts.rows is not None:
         upsert_rows(conn, source, result.counts.rows)
     result.ended_at = utcnow()
     row = result.summary()

@@ -69,6 +69,7 @@ emission_object = sa.Table(
     metadata,
     sa.Column("emission_key", sa.String(700), primary_key=True),
     sa.Column("state", sa.String(10), nullable=False),  # WAITING | CLAIMED | DONE
+    sa.Column("rank", sa.Integer, nullable=False, default=0),  # emission order: masters first
     sa.Column("ff_uuid", sa.String(64), nullable=False),
     sa.Column("input_key", sa.Text, nullable=False),
     sa.Column("lease_owner", sa.String(100)),

@@ -207,9 +207,7 @@ def _clean(values: pa.ChunkedArray, source: DataSource, column: Column) -> pa.Ch
     if column.name in source.strip_percent:
         values = pc.replace_substring(values, "%", "")
     if column.check == "date" and source.day_first_dates:
-        values = pc.replace_substring_regex(
-            values, r"^([0-9]{2})/([0-9]{2})/([0-9]{4})$", r"\3-\2-\1"
-        )
+        values = pc.replace_substring_regex(values, r"^([0-9]{2})/([0-9]{2})/([0-9]{4})$", r"\3-\2-\1")
     return values
 
 
@@ -327,12 +325,12 @@ def _deduplicate(result: Checked, source: DataSource, variant: Variant, table: p
         result.duplicate_records = marked.num_rows
         if marked.num_rows:
             errors.append(
-                _errors_of(marked[LINE], marked["col"], marked["reason"], pa.nulls(marked.num_rows, pa.string()))
+                _errors_of(
+                    marked[LINE], marked["col"], marked["reason"], pa.nulls(marked.num_rows, pa.string())
+                )
             )
             table = table.filter(pc.invert(pc.is_in(table[LINE], value_set=rejected.combine_chunks())))
     finally:
         con.close()
     result.rows = table
-    result.errors = pa.concat_tables([e.cast(ERROR_SCHEMA) for e in errors]).sort_by(
-        [("line", "ascending")]
-    )
+    result.errors = pa.concat_tables([e.cast(ERROR_SCHEMA) for e in errors]).sort_by([("line", "ascending")])

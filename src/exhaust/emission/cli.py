@@ -1,0 +1,253 @@
+"""Commands: `exhaust emit` (the client) and `exhaust emission token|ingest|status` (the receiving side)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+emission_app = typer.Typer(
+    help="cQube emission: API tokens, the ingestion worker and its counts.", no_args_is_help=True
+)
+token_app = typer.Typer(help="Emission API tokens (HS256 JWTs, Kong-compatible).", no_args_is_help=True)
+emission_app.add_typer(token_app, name="token")
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(message, markup=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def emit(
+    folder: str = typer.Argument(
+        "",
+        envvar="EXHAUST_EMISSION_FOLDER",
+        help="cqube_emission folder, one data-source folder, or one file",
+    ),
+    url: str = typer.Option(
+        "", "--url", envvar="EXHAUST_EMISSION_URL", help="Emission API base, e.g. https://host/data"
+    ),
+    token: str = typer.Option("", "--token", envvar="EXHAUST_EMISSION_TOKEN", help="Emission bearer token"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check and order the files; send nothing"),
+    log: Path = typer.Option(Path("emission-results.jsonl"), "--log", help="Result log (JSON lines)"),
+) -> None:
+    """Send a cqube_emission folder to an emission API: checked, zipped, in dependency order, retried."""
+    from exhaust.emission.client import FAILED, SKIPPED, plan
+    from exhaust.emission.client import emit as send
+    from exhaust.errors import ExhaustError
+    from exhaust.settings import get_settings
+
+    settings = get_settings()
+    if not folder:
+        raise _fail("give the folder to emit (or set EXHAUST_EMISSION_FOLDER)")
+    if not dry_run and (not url or not token):
+        raise _fail("give --url and --token (or EXHAUST_EMISSION_URL and EXHAUST_EMISSION_TOKEN)")
+    try:
+        planned = plan(Path(folder))
+    except ExhaustError as exc:
+        raise _fail(str(exc)) from None
+    if not planned:
+        raise _fail(f"no files found in {folder}")
+    if dry_run:
+        for number, item in enumerate(planned, 1):
+            name = item.source.name if item.source else "?"
+            note = f"  SKIPPED: {item.problem}" if item.problem else ""
+            out.print(f"{number:3d}. {item.key} ({name}){note}", markup=False, soft_wrap=True)
+    outcomes = []
+    log.parent.mkdir(parents=True, exist_ok=True)
+    from rich.progress import Progress
+
+    with (
+        log.open("a", encoding="utf-8") as result_log,
+        Progress(console=err, transient=True, disable=not sys.stderr.isatty()) as bar,
+    ):
+        task = bar.add_task("Emitting" if not dry_run else "Checking", total=len(planned))
+        for outcome in send(
+            planned,
+            url,
+            token,
+            retries=settings.emission_retries,
+            timeout=settings.emission_timeout,
+            dry_run=dry_run,
+        ):
+            result_log.write(outcome.line() + "\n")
+            result_log.flush()
+            outcomes.append(outcome)
+            bar.advance(task)
+            if not dry_run and not sys.stdout.isatty():
+                detail = f" ({outcome.error})" if outcome.error else ""
+                out.print(f"{outcome.status}: {outcome.key}{detail}", markup=False, soft_wrap=True)
+    if not dry_run and sys.stdout.isatty():
+        _table(outcomes)
+    bad = [o for o in outcomes if o.status in (FAILED, SKIPPED)]
+    sent = len(outcomes) - len(bad)
+    verb = "checked" if dry_run else "sent"
+    err.print(f"{sent} of {len(outcomes)} files {verb}; {len(bad)} not; result log: {log}", markup=False)
+    if bad:
+        raise typer.Exit(1)
+
+
+def _table(outcomes) -> None:
+    from rich.table import Table
+
+    table = Table(title="Emission")
+    for column in ("file", "data source", "status", "bytes", "attempts", "error"):
+        table.add_column(column)
+    for o in outcomes:
+        table.add_row(
+            o.key or o.file, o.data_source or "", o.status, str(o.bytes), str(o.attempts), o.error or ""
+        )
+    out.print(table)
+
+
+def _credentials():
+    from exhaust.emission.tables import open_cqube_engine
+    from exhaust.emission.tokens import Credentials
+    from exhaust.settings import get_settings
+
+    return Credentials(open_cqube_engine(get_settings()))
+
+
+@token_app.command("create")
+def token_create(
+    consumer: str = typer.Option(..., "--consumer", help="Consumer name (the emitting system)"),
+    admin: bool = typer.Option(False, "--admin", help="May also list and download (cQube's admin)"),
+    expires_days: int | None = typer.Option(
+        None, "--expires-days", help="Token lifetime in days (default: none)"
+    ),
+) -> None:
+    """Mint a token for a consumer; the token is printed alone on the last line."""
+    from exhaust.errors import ExhaustError
+
+    try:
+        token = _credentials().create(consumer, admin=admin, expires_days=expires_days)
+    except ExhaustError as exc:
+        raise _fail(str(exc)) from None
+    err.print(f"token for consumer {consumer} ({'admin' if admin else 'emitter'}):", markup=False)
+    print(token)
+
+
+@token_app.command("revoke")
+def token_revoke(consumer: str = typer.Argument(..., help="Consumer name")) -> None:
+    """Revoke every token of a consumer."""
+    count = _credentials().revoke(consumer)
+    if not count:
+        raise _fail(f"no active credentials for consumer {consumer}")
+    out.print(f"revoked {count} credential(s) of {consumer}", markup=False)
+
+
+@token_app.command("import")
+def token_import(
+    consumer: str = typer.Option(..., "--consumer", help="Consumer name"),
+    key: str = typer.Option(..., "--key", help="The Kong jwt credential's key (the tokens' iss)"),
+    secret: str = typer.Option(..., "--secret", help="The credential's secret (- reads stdin)"),
+    admin: bool = typer.Option(False, "--admin", help="An admin consumer"),
+) -> None:
+    """Adopt a Kong jwt credential, so tokens cQube's admin console minted keep working."""
+    from exhaust.errors import ExhaustError
+
+    if secret == "-":
+        secret = sys.stdin.readline().rstrip("\n")
+    try:
+        _credentials().import_credential(consumer, key, secret, admin=admin)
+    except ExhaustError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"imported credential {key[:6]}… for {consumer}", markup=False)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """Consumers and their credentials (never the secrets)."""
+    for row in _credentials().consumers():
+        state = "revoked" if row["revoked_at"] else "active"
+        kind = "admin" if row["admin"] else "emitter"
+        out.print(f"{row['consumer']}\t{kind}\t{state}\t{row['created_at']:%Y-%m-%d}", markup=False)
+
+
+@emission_app.command("ingest")
+def ingest(once: bool = typer.Option(False, "--once", help="Ingest everything waiting, then exit")) -> None:
+    """Ingest emitted files: move to the input area, unzip, check, upsert, count (a long-running worker)."""
+    import logging
+
+    from exhaust.emission.worker import run
+    from exhaust.errors import ExhaustError
+    from exhaust.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+    def report(result) -> None:
+        c = result.counts
+        line = (
+            f"{result.status} {result.emission_key or result.filename} ({result.data_source}): "
+            f"{c.processed_records if result.status == 'OK' else 0} of {c.total_records} rows loaded"
+        )
+        out.print(line + (f"; {result.reason}" if result.reason else ""), markup=False, soft_wrap=True)
+
+    try:
+        done, failed = run(get_settings(), once=once, on_result=report)
+    except ExhaustError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+    err.print(f"{done} file(s) ingested", markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@emission_app.command("status")
+def status(
+    as_json: bool = typer.Option(False, "--json", help="JSON lines instead of a table"),
+    limit: int = typer.Option(50, "--limit", min=1, help="Newest files shown"),
+    data_source: str | None = typer.Option(None, "--data-source", help="Only this data source"),
+) -> None:
+    """Counts and status of the ingested files (cQube's log_summary) and their error files."""
+    from exhaust.emission.ingest import summaries
+    from exhaust.emission.tables import open_cqube_engine
+    from exhaust.settings import get_settings
+
+    rows = summaries(open_cqube_engine(get_settings()), limit, data_source)
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, default=str))
+        return
+    from rich.table import Table
+
+    table = Table(title="Ingested files (newest first)")
+    for column in (
+        "file",
+        "source",
+        "status",
+        "total",
+        "blank",
+        "dup",
+        "type",
+        "null rows",
+        "processed",
+        "errors / reason",
+    ):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            str(r["filename"]),
+            str(r["data_source"] or ""),
+            str(r["status"]),
+            *(
+                str(r[k])
+                for k in (
+                    "total_records",
+                    "blank_lines",
+                    "duplicate_records",
+                    "datatype_mismatch",
+                    "count_of_null_rows",
+                    "processed_records",
+                )
+            ),
+            str(r["reason"] or r["error_file"] or ""),
+        )
+    out.print(table)

@@ -1,0 +1,374 @@
+"""The emission API under `/data` (research §3.2): cQube's paths, request and response shapes.
+
+Every call needs `Authorization: Bearer <jwt>` (see `tokens.py`): `upload-url` an emitter or admin
+consumer, the list / download / status endpoints an admin. Parameters come as form fields or JSON, as
+cQube's reqparse read them, so the stock client's form-encoded `filename` works. Errors are JSON
+`{"message": …}` (Kong's shape), never an HTML page or a 500 for a client's mistake.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from exhaust.emission.areas import EMISSION, Areas, open_areas
+from exhaust.emission.ingest import summaries
+from exhaust.emission.presign import (
+    check_download_link,
+    check_upload_form,
+    local_download_link,
+    local_upload_form,
+    s3_presigned_get,
+    s3_presigned_post,
+)
+from exhaust.emission.spec import known_dirs, source_for_key
+from exhaust.emission.tables import open_cqube_engine
+from exhaust.emission.tokens import Consumer, Credentials
+from exhaust.errors import BadInput, EmissionUnauthorized, ExhaustError
+from exhaust.outputs.signing import load_signing_secret
+from exhaust.outputs.storage import INCOMING, validate_key
+
+UPLOAD_PATH = "/upload"
+DOWNLOAD_URL_SECONDS = 86400  # cQube: download_url 86400 s, download_uri 3600 s
+DOWNLOAD_URI_SECONDS = 3600
+LIST_LIMIT = 1000
+_PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+class Reply(Exception):
+    """A JSON error answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclass
+class Parts:
+    credentials: Credentials
+    areas: Areas
+    secret: bytes
+    settings: Any
+
+
+def build_router(settings: Any) -> APIRouter:
+    """The `/data` router over the settings' cQube database and areas (opened on first use)."""
+    router = APIRouter(tags=["cQube emission"])
+    lock = threading.Lock()
+    holder: dict[str, Parts] = {}
+
+    def parts() -> Parts:
+        with lock:
+            if "parts" not in holder:
+                holder["parts"] = Parts(
+                    Credentials(open_cqube_engine(settings)),
+                    open_areas(settings),
+                    load_signing_secret(settings),
+                    settings,
+                )
+            return holder["parts"]
+
+    async def guarded(request: Request, admin: bool, work) -> Response:
+        try:
+            p = await run_in_threadpool(parts)
+            consumer = await run_in_threadpool(p.credentials.verify, request.headers.get("authorization"))
+            if admin and not consumer.admin:
+                raise Reply(403, "This endpoint needs an admin consumer.")
+            return await work(p, consumer, await _params(request))
+        except Reply as reply:
+            return JSONResponse({"message": reply.message}, status_code=reply.status)
+        except EmissionUnauthorized as exc:
+            return JSONResponse({"message": exc.message}, status_code=401)
+        except BadInput as exc:
+            return JSONResponse({"message": exc.message}, status_code=400)
+        except ExhaustError as exc:
+            return JSONResponse({"message": exc.message}, status_code=503)
+
+    @router.post("/upload-url")
+    async def upload_url(request: Request) -> Response:
+        """A presigned POST for one emitted file (`filename` = `<data_source_dir>/<file>`)."""
+
+        async def work(p: Parts, _consumer: Consumer, params: dict[str, list[str]]) -> Response:
+            key = emission_key(_one(params, "filename"), p.settings.timezone)
+            limit, expires = p.settings.emission_max_upload_bytes, p.settings.emission_upload_expiry_seconds
+            if p.areas.emission.is_local:
+                url = str(request.url_for("emission_upload"))
+                return JSONResponse(local_upload_form(p.secret, url, key, limit, expires))
+            answer = await run_in_threadpool(s3_presigned_post, p.areas.emission, key, limit, expires)
+            return JSONResponse(answer)
+
+        return await guarded(request, False, work)
+
+    @router.post(UPLOAD_PATH, name="emission_upload", include_in_schema=False)
+    async def upload(request: Request) -> Response:
+        """The local emission area's stand-in for S3's POST upload (checked like S3's policy)."""
+        try:
+            p = await run_in_threadpool(parts)
+            form = await request.form()
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+            key, limit = check_upload_form(p.secret, fields)
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise Reply(400, "POST requires exactly one file upload per request.")
+            await run_in_threadpool(_store_upload, p.areas, key, upload.file, limit)
+        except Reply as reply:
+            return JSONResponse({"message": reply.message}, status_code=reply.status)
+        except BadInput as exc:
+            return JSONResponse({"message": exc.message}, status_code=403)
+        return Response(status_code=204)
+
+    @router.get("/list_s3_buckets")
+    async def list_buckets(request: Request) -> Response:
+        async def work(p: Parts, _c: Consumer, _params: dict) -> Response:
+            return JSONResponse(p.areas.names)
+
+        return await guarded(request, True, work)
+
+    @router.post("/list_s3_files")
+    async def list_files(request: Request) -> Response:
+        async def work(p: Parts, _c: Consumer, params: dict) -> Response:
+            bucket = _one(params, "bucket")
+            storage = _area(p, bucket)
+            keys = await run_in_threadpool(storage.list)
+            contents = []
+            for key in keys[:LIST_LIMIT]:
+                info = await run_in_threadpool(storage.fs.info, storage.path(key))
+                modified = info.get("LastModified") or info.get("mtime") or info.get("created")
+                if isinstance(modified, int | float):
+                    modified = datetime.fromtimestamp(modified).astimezone()
+                contents.append(
+                    {"Key": key, "Size": int(info.get("size") or 0), "LastModified": str(modified or "")}
+                )
+            return JSONResponse(
+                {
+                    "Name": bucket,
+                    "Prefix": "",
+                    "MaxKeys": LIST_LIMIT,
+                    "IsTruncated": len(keys) > LIST_LIMIT,
+                    "Contents": contents,
+                }
+            )
+
+        return await guarded(request, True, work)
+
+    @router.post("/download_uri")
+    async def download_uri(request: Request) -> Response:
+        async def work(p: Parts, _c: Consumer, params: dict) -> Response:
+            storage = _area(p, _one(params, "bucket"))
+            names = [n for n in params.get("filename", []) if n]
+            if not names:
+                raise Reply(400, "Bad request, validate the filename in payload")
+            links = {}
+            for name in names:
+                links[name] = await run_in_threadpool(_link, p, request, storage, name, DOWNLOAD_URI_SECONDS)
+            return JSONResponse(links)
+
+        return await guarded(request, True, work)
+
+    @router.post("/download_url")
+    async def download_url(request: Request) -> Response:
+        async def work(p: Parts, _c: Consumer, params: dict) -> Response:
+            storage = _area(p, _one(params, "bucket"))
+            link = await run_in_threadpool(
+                _link, p, request, storage, _one(params, "filename"), DOWNLOAD_URL_SECONDS
+            )
+            return PlainTextResponse(link)
+
+        return await guarded(request, True, work)
+
+    @router.post("/download")
+    async def download(request: Request) -> Response:
+        async def work(p: Parts, _c: Consumer, params: dict) -> Response:
+            storage = _area(p, _one(params, "bucket"))
+            key = _existing(storage, _one(params, "filename"))
+            return _attachment(storage, key)
+
+        return await guarded(request, True, work)
+
+    @router.get("/log_summary")
+    async def log_summary(request: Request) -> Response:
+        """Ingestion counts and status per emitted file, newest first, with the error file's link."""
+
+        async def work(p: Parts, _c: Consumer, params: dict) -> Response:
+            source = (params.get("data_source") or [None])[0]
+            limit = _limit((params.get("limit") or ["100"])[0])
+            rows = await run_in_threadpool(summaries, p.credentials.engine, limit, source)
+            for row in rows:
+                if row.get("error_file"):
+                    row["error_file_url"] = await run_in_threadpool(
+                        _link, p, request, p.areas.output, row["error_file"], DOWNLOAD_URI_SECONDS
+                    )
+            return JSONResponse({"files": rows})
+
+        return await guarded(request, True, work)
+
+    @router.get("/file/{area}/{key:path}", name="emission_file", include_in_schema=False)
+    async def signed_file(request: Request, area: str, key: str) -> Response:
+        """A local area's file behind a link from download_url / download_uri / log_summary."""
+        try:
+            p = await run_in_threadpool(parts)
+            check_download_link(
+                p.secret,
+                area,
+                key,
+                request.query_params.get("expires", ""),
+                request.query_params.get("signature", ""),
+            )
+            storage = getattr(p.areas, area, None) if area in ("input", "output", EMISSION) else None
+            if storage is None:
+                raise Reply(404, "No such file.")
+            return _attachment(storage, _existing(storage, key))
+        except Reply as reply:
+            return JSONResponse({"message": reply.message}, status_code=reply.status)
+        except BadInput as exc:
+            return JSONResponse({"message": exc.message}, status_code=403)
+
+    return router
+
+
+_TOO_LARGE = "Your proposed upload exceeds the maximum allowed size"
+
+
+def emission_key(filename: str, timezone: str) -> str:
+    """The emission key of a client path: `<dir>/<stem>_<YYYYmmddHHMMSS>_<unique>.<ext>`.
+
+    Only `<known data-source dir>/<file>` (or a bare DIKSHA file name) of a known data source; no
+    `..`, no absolute path, no empty key. Two uploads of one name in one second get different keys.
+    """
+    name = filename.strip()
+    if not name:
+        raise Reply(400, "Bad request, validate the payload: filename is empty")
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or "\\" in name:
+        raise Reply(400, "filename must be a relative path <data_source_dir>/<file>")
+    parts = name.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise Reply(400, "filename must not contain '..' or empty path segments")
+    if len(parts) > 2 or not all(_PLAIN.match(part) for part in parts):
+        raise Reply(400, "filename must be <data_source_dir>/<file> with plain characters")
+    if len(parts) == 2 and parts[0] not in known_dirs():
+        raise Reply(400, f"unknown data-source folder {parts[0]!r}")
+    if source_for_key(name) is None:
+        raise Reply(400, f"{name!r} is not a file of a known data source")
+    folder = f"{parts[0]}/" if len(parts) == 2 else ""
+    stem, dot, ext = parts[-1].rpartition(".")
+    if not dot:
+        stem, ext = parts[-1], ""
+    stamp = datetime.now(ZoneInfo(timezone)).strftime("%Y%m%d%H%M%S")
+    unique = secrets.token_hex(4)
+    return validate_key(f"{folder}{stem}_{stamp}_{unique}{'.' + ext if ext else ''}")
+
+
+async def _params(request: Request) -> dict[str, list[str]]:
+    """Form fields or a JSON object (cQube's reqparse took either), plus query parameters."""
+    out: dict[str, list[str]] = {}
+    for k, v in request.query_params.multi_items():
+        out.setdefault(k, []).append(v)
+    if request.method != "POST":
+        return out
+    kind = request.headers.get("content-type", "")
+    if "json" in kind:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise Reply(400, "Bad request, the body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise Reply(400, "Bad request, the body must be a JSON object")
+        for k, v in body.items():
+            values = v if isinstance(v, list) else [v]
+            out.setdefault(str(k), []).extend(str(x) for x in values if x is not None)
+    elif "form" in kind:
+        form = await request.form()
+        for k, v in form.multi_items():
+            if isinstance(v, str):
+                out.setdefault(k, []).append(v)
+    return out
+
+
+def _one(params: dict[str, list[str]], name: str) -> str:
+    values = [v for v in params.get(name, []) if v.strip()]
+    if not values:
+        raise Reply(400, f"Bad request, validate the payload: {name} is missing")
+    return values[0].strip()
+
+
+def _limit(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise Reply(400, "limit must be a number from 1 to 1000")
+    return int(text)
+
+
+def _area(p: Parts, bucket: str):
+    storage = p.areas.by_bucket(bucket)
+    if storage is None:
+        raise Reply(400, "Bad request, not cqube bucket - validate the bucket name")
+    return storage
+
+
+def _existing(storage, key: str) -> str:
+    try:
+        validate_key(key)
+    except BadInput:
+        raise Reply(400, "Bad request, validate the filename in payload") from None
+    if key.startswith(f"{INCOMING}/") or not storage.exists(key):
+        raise Reply(404, "No such file in this bucket.")
+    return key
+
+
+def _link(p: Parts, request: Request, storage, key: str, expires: int) -> str:
+    key = _existing(storage, key)
+    if not storage.is_local:
+        return s3_presigned_get(storage, key, expires)
+    role = next(r for r in ("input", "output", EMISSION) if getattr(p.areas, r) is storage)
+    base = str(request.url_for("emission_file", area=role, key="x")).rsplit(f"/{role}/", 1)[0]
+    return local_download_link(p.secret, base, role, key, expires)
+
+
+def _attachment(storage, key: str) -> Response:
+    handle = storage.open(key)
+
+    def chunks():
+        with handle:
+            while block := handle.read(1 << 20):
+                yield block
+
+    name = key.rsplit("/", 1)[-1]
+    return StreamingResponse(
+        chunks(),
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _store_upload(areas: Areas, key: str, source, limit: int) -> None:
+    """Write an uploaded file to the local emission area: temp name, size checked, then renamed."""
+    root = Path(areas.emission.root)
+    incoming = root / INCOMING
+    incoming.mkdir(parents=True, exist_ok=True)
+    temp = incoming / f"{uuid.uuid4().hex}.part"
+    size = 0
+    try:
+        with temp.open("wb") as out:
+            while block := source.read(1 << 20):
+                size += len(block)
+                if size > limit:
+                    raise Reply(400, _TOO_LARGE)
+                out.write(block)
+        if size == 0:
+            raise Reply(400, "Your proposed upload is smaller than the minimum allowed size")
+        target = Path(areas.emission.path(key))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
