@@ -1,8 +1,7 @@
 """`exhaust tpd run|status`: the TPD feed on demand and what its last runs did.
 
 Both print JSON on stdout (a run's requests, files, counts and errors); messages go to stderr. Importing
-this module also registers the feed with the workers' scheduler: a `tpd` schedule starts a run, and the
-scheduler leader advances unfinished runs on each round.
+the package registers the feed with the workers' scheduler (`exhaust.tpd.hooks`).
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from typing import Any
 import typer
 
 from exhaust.errors import ExhaustError
-from exhaust.jobs.scheduler import register_action, register_emitted, register_periodic
 from exhaust.settings import get_settings
 
 tpd_app = typer.Typer(
@@ -75,24 +73,3 @@ def status(
     except ExhaustError as error:
         raise _fail(error) from None
     typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
-
-
-def _scheduled_run(settings: Any, _schedule: Any) -> str:
-    return _feed(settings).start()
-
-
-def _advance_runs(settings: Any) -> None:
-    if settings.tpd_api_url:
-        _feed(settings).advance_all()
-
-
-def _emitted_ids(settings: Any) -> list[str]:
-    from exhaust.emission.tables import open_cqube_engine
-    from exhaust.tpd.feed import emitted_batch_ids
-
-    return emitted_batch_ids(open_cqube_engine(settings))
-
-
-register_action("tpd", _scheduled_run)
-register_periodic("tpd", _advance_runs)
-register_emitted("batch-ids", _emitted_ids)
