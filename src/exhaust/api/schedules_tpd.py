@@ -18,9 +18,9 @@ from exhaust import tpd  # registers the `tpd` schedule kind and the feed's peri
 from exhaust.api.auth import NOT_AUTHORIZED, Principal
 from exhaust.api.context import ApiContext, context_of, in_thread
 from exhaust.api.dataset_requests import authenticate, authorize_selector, requester, require_channel
-from exhaust.api.envelope import NOT_FOUND, ApiError, bad_request, forbidden, ok
+from exhaust.api.envelope import NOT_FOUND, SERVER_ERROR, ApiError, bad_request, forbidden, ok
 from exhaust.api.validation import parse_json
-from exhaust.errors import BadInput, ExhaustError
+from exhaust.errors import BadInput, ExhaustError, RemoteServiceError
 from exhaust.jobs.datasets import parse_request_data
 from exhaust.jobs.schedules import FROM_EMITTED, SPECIAL_KINDS, ScheduleStore
 
@@ -116,6 +116,8 @@ def _tpd(ctx: ApiContext, request: Request, action: str, limit: int) -> Any:
         return {"runs": feed.recent(max(1, min(limit, 50)))}
     except BadInput as error:
         raise bad_request(error.message) from None
+    except RemoteServiceError as error:  # the dataset API is down or not configured
+        raise ApiError(SERVER_ERROR, error.message, status=503) from None
 
 
 @router.post("/schedule/v1/create", summary="Add a recurring request")
