@@ -141,3 +141,29 @@ def test_the_client_gives_up_with_one_sentence_and_refusals_are_terminal(tmp_pat
     with pytest.raises(RemoteServiceError) as gone:
         DatasetApiClient(api.url, "t", "ch", retries=1, sleep=lambda _s: None).list("x")
     assert gone.value.transient and "did not answer after 2 attempts" in gone.value.message
+
+
+def test_a_daily_tpd_schedule_starts_the_run_and_the_leader_advances_it(
+    tmp_path: Path, cqube_url: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import exhaust.tpd  # noqa: F401  (registers the tpd schedule kind)
+    from exhaust.jobs.scheduler import Scheduler
+    from exhaust.jobs.service import open_store
+
+    scenario = Scenario(
+        files={"0161": progress_zip(tmp_path, "0161", ["t1", "t2"])}, status_sequence=["SUCCESS"]
+    )
+    with FakeDatasetApi(scenario) as api:
+        settings = feed_settings(tmp_path, cqube_url, api.url)
+        emit_batches(settings, tmp_path, ["0161"])
+        scheduler = Scheduler(open_store(settings), settings, owner="leader")
+        schedule = scheduler.schedules.add("tpd", {}, cron="0 6 * * *")
+        scheduler.schedules.set_next_run(schedule.schedule_id, datetime.now(UTC) - timedelta(hours=30))
+        [fired] = scheduler.tick()
+        assert fired.error is None and fired.started
+        status = TpdFeed(settings).run_status(fired.started)
+    assert status["status"] == "SUCCESS" and status["aggregated"]  # advanced in the same round
+    assert trans_rows(settings) == [("0161", "t1"), ("0161", "t2")]
+    assert scheduler.tick() == []  # the next slot is tomorrow's
