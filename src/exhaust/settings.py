@@ -202,7 +202,7 @@ class Settings(BaseSettings):
     )
     tpd_cqube_compat: bool = Field(
         False,
-        description="TPD reports with cQube's arithmetic (mean of per-school-day means; Last_Day = today).",
+        description="TPD reports with cQube's arithmetic (mean of per-school-day means; report 2's last_day = yesterday).",
     )
 
     def source_spec(self) -> str:
