@@ -86,8 +86,20 @@ LEFT JOIN (SELECT uuid, MIN(school_id) AS school_id FROM diksha_tpd_mapping GROU
 LEFT JOIN diksha_tpd_school_hierarchy h ON h.school_id = m.school_id
 """
 
-TEACHERS_VIEW = """
-SELECT h.school_id, h.cluster_id, h.block_id, h.district_id, COUNT(DISTINCT m.uuid) AS total_teachers
+#: Teachers per school (cQube's `school_teachers_count`): kept as a table filled at each rebuild, since
+#: every report-1 view needs it and counting distinct teachers each time would dominate their cost.
+diksha_tpd_teachers = sa.Table(
+    "diksha_tpd_teachers",
+    agg_metadata,
+    sa.Column("school_id", sa.BigInteger, primary_key=True),
+    sa.Column("cluster_id", sa.BigInteger),
+    sa.Column("block_id", sa.BigInteger),
+    sa.Column("district_id", sa.BigInteger),
+    sa.Column("total_teachers", sa.BigInteger),
+)
+REBUILD_TEACHERS = """
+INSERT INTO diksha_tpd_teachers (school_id, cluster_id, block_id, district_id, total_teachers)
+SELECT h.school_id, h.cluster_id, h.block_id, h.district_id, COUNT(DISTINCT m.uuid)
 FROM diksha_tpd_mapping m JOIN diksha_tpd_school_hierarchy h ON h.school_id = m.school_id
 GROUP BY h.school_id, h.cluster_id, h.block_id, h.district_id
 """
@@ -141,7 +153,8 @@ def _ranges_sql(ranges: dict[str, int | None], name: str) -> str:
 
 
 def _round(expression: str) -> str:
-    return f"ROUND(CAST({expression} AS NUMERIC), 1)"
+    """One decimal, half away from zero (numeric rounding), handed out as a plain float."""
+    return f"CAST(ROUND(CAST({expression} AS NUMERIC), 1) AS DOUBLE PRECISION)"
 
 
 def report1_view(level: str, dialect: str, timezone: str) -> str:
@@ -192,7 +205,6 @@ def views(dialect: str, timezone: str, cqube_compat: bool) -> dict[str, str]:
     found = {
         "diksha_tpd_school_hierarchy": HIERARCHY_VIEW,
         "diksha_tpd_learners": LEARNERS_VIEW,
-        "diksha_tpd_teachers": TEACHERS_VIEW,
     }
     for level in LEVELS:
         found[f"diksha_tpd_{level}_wise"] = report1_view(level, dialect, timezone)
@@ -218,6 +230,8 @@ def rebuild(engine: Engine, timezone: str, cqube_compat: bool = False) -> dict[s
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('exhaust:diksha_tpd_agg'))")
         ensure_views(conn, timezone, cqube_compat)
         conn.execute(sa.delete(diksha_tpd_agg))
+        conn.execute(sa.delete(diksha_tpd_teachers))
+        conn.exec_driver_sql(REBUILD_TEACHERS)
         conn.execute(
             sa.text(REBUILD_AGG).bindparams(sa.bindparam("now", type_=UTCDateTime())), {"now": utcnow()}
         )

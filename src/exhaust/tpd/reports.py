@@ -47,6 +47,8 @@ def report_files(engine: Engine, cqube_compat: bool = False) -> dict[str, Any]:
     """Every TPD JSON document by its key (relative to the TPD output prefix)."""
     files: dict[str, Any] = {}
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # the grouped reads sort in memory, not on disk
+            conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
         for level in LEVELS:
             ids = _order(level)
             rows = _rows(
@@ -75,7 +77,8 @@ def _report2(conn: sa.Connection, level: str, files: dict[str, Any]) -> None:
         conn,
         f"SELECT time_window, {keys}, SUM(total_enrolled) AS total_enrolled, "
         f"SUM(total_completed) AS total_completed, SUM(certificate_count) AS certificate_count, "
-        f"ROUND(CAST(SUM(total_completed) * 100.0 / NULLIF(SUM(total_enrolled), 0) AS NUMERIC), 1) "
+        f"CAST(ROUND(CAST(SUM(total_completed) * 100.0 / NULLIF(SUM(total_enrolled), 0) AS NUMERIC), 1) "
+        f"AS DOUBLE PRECISION) "
         f"AS percentage_completion FROM diksha_tpd_r2_{level} GROUP BY time_window, {keys} "
         f"ORDER BY time_window, {ids}",
     )
