@@ -8,6 +8,7 @@ import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import parse_qs
 
 import pytest
@@ -91,10 +92,10 @@ def test_files_are_checked_before_sending_and_ordered_masters_first(tmp_path):
 class ScriptedApi(BaseHTTPRequestHandler):
     """An emission API + store on loopback whose answers the test scripts per file."""
 
-    calls: list[tuple[str, str]] = []
-    uploads: dict[str, bytes] = {}
-    fail_first: dict[str, int] = {}
-    refuse: set[str] = set()
+    calls: ClassVar[list[tuple[str, str]]] = []
+    uploads: ClassVar[dict[str, bytes]] = {}
+    fail_first: ClassVar[dict[str, int]] = {}
+    refuse: ClassVar[set[str]] = set()
 
     def log_message(self, *args) -> None:
         pass
@@ -187,7 +188,7 @@ def test_order_retries_and_one_refused_file_are_in_the_result_log(tmp_path, scri
 
 
 def test_dry_run_checks_and_orders_without_sending(tmp_path, scripted):
-    url, api = scripted
+    _url, api = scripted
     root = folder_of(
         tmp_path / "e", {"block_master/block_mst.csv": BLOCK, "district_master/district_mst.csv": DISTRICT}
     )
