@@ -1,5 +1,5 @@
-"""Data flows one way: sources -> engine -> reports -> outputs -> jobs -> api / notify. Lower layers never
-import higher ones (checked on the source text, so a violation anywhere in a module fails)."""
+"""Data flows one way: sources -> engine -> reports -> outputs -> jobs -> emission -> api / notify. Lower
+layers never import higher ones (checked on the source text, so a violation anywhere in a module fails)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "exhaust"
-ORDER = ["sources", "engine", "reports", "outputs", "jobs", "api", "notify"]
+ORDER = ["sources", "engine", "reports", "outputs", "jobs", "emission", "api", "notify"]
 SHARED = {"errors", "settings", "pii"}  # low-level modules anyone may use
 
 
