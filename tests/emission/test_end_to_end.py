@@ -171,3 +171,58 @@ def test_sample_data_on_the_embedded_default(mock_data, tmp_path, local_api, cre
     assert status.exit_code == 0
     rows = [json.loads(line) for line in status.stdout.splitlines()]
     assert {r["data_source"] for r in rows if r["status"] == "OK"} >= {"district_mst", "diksha_tpd"}
+
+
+GRADES = (
+    "school_id|grade|students_count\n"
+    "1001|3|40\n"  # 2 ok
+    "1001|4|forty\n"  # 3 students_count not an integer
+    "|5|10\n"  # 4 school_id missing
+    "1001|3|40\n"  # 5 exact duplicate of line 2
+    "1002|3|10\n"  # 6 and 7: one key, two counts
+    "1002|3|11\n"
+)
+
+
+def test_refused_rows_reach_the_error_file_and_the_status_endpoint_links_it(tmp_path, local_api, credentials):
+    import httpx
+
+    root = tmp_path / "cqube_emission"
+    (root / "grade_details").mkdir(parents=True)
+    (root / "grade_details" / "grade_details.csv").write_text(GRADES)
+    lines = emit_ok(root, local_api.url, credentials.create("grades-team"), tmp_path / "log.jsonl")
+    run(local_api.settings, once=True)
+    key = lines[0]["key"]
+    with credentials.engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT * FROM log_summary WHERE emission_key = :k"), {"k": key}).one()
+    assert (row.total_records, row.datatype_mismatch, row.count_of_null_rows, row.duplicate_records) == (
+        6,
+        1,
+        1,
+        3,
+    )
+    assert row.processed_records == 1 and row.status == "OK"
+    assert row.error_file == row.input_key.rsplit(".", 1)[0] + "_errors.csv"
+    admin = credentials.create("console", admin=True)
+    answer = httpx.get(
+        f"{local_api.url}/data/log_summary",
+        headers={"Authorization": f"Bearer {admin}"},
+        params={"data_source": "grade_details"},
+    )
+    entry = next(f for f in answer.json()["files"] if f["emission_key"] == key)
+    assert entry["processed_records"] == 1 and entry["records_with_null_value"] == {
+        "school_id": 1,
+        "grade": 0,
+    }
+    error_csv = httpx.get(entry["error_file_url"]).text.splitlines()
+    assert error_csv[0] == '"line","column","reason","value"'
+    assert [line.split(",")[0] for line in error_csv[1:]] == ["3", "4", "5", "6", "7"]
+    assert '"students_count","not an integer","forty"' in error_csv[1]
+
+
+def emit_ok(folder: Path, url: str, token: str, log: Path) -> list[dict]:
+    result = CliRunner().invoke(
+        app, ["emit", str(folder), "--url", f"{url}/data", "--token", token, "--log", str(log)]
+    )
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in log.read_text().splitlines()]

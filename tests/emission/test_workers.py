@@ -50,7 +50,12 @@ def test_two_workers_and_a_sigkill_mid_file_ingest_every_object_exactly_once(tmp
     engine = open_cqube_engine(Settings(**values))
     emission = tmp_path / "data" / "cqube" / "emission"
     for i in range(6):
-        put_zip(emission, f"district_master/district_mst_{i}.zip", "district_mst.csv", f"DistrictId|District\n{i}|D{i}\n")
+        put_zip(
+            emission,
+            f"district_master/district_mst_{i}.zip",
+            "district_mst.csv",
+            f"DistrictId|District\n{i}|D{i}\n",
+        )
     rows = "".join(f"{n}|School {n}|1|5|1|1|1|75|1|10|100|19.5|74.5\n" for n in range(BIG_ROWS))
     put_zip(emission, "school_master/school_mst_big.zip", "school_mst.csv", SCHOOL_HEADER + rows)
     keys = {str(p.relative_to(emission)) for p in emission.rglob("*.zip")}
@@ -62,7 +67,9 @@ def test_two_workers_and_a_sigkill_mid_file_ingest_every_object_exactly_once(tmp
         while owner is None and time.monotonic() < deadline:
             with engine.connect() as conn:
                 owner = conn.execute(
-                    sa.text("SELECT lease_owner FROM emission_object WHERE emission_key = :k AND state = 'CLAIMED'"),
+                    sa.text(
+                        "SELECT lease_owner FROM emission_object WHERE emission_key = :k AND state = 'CLAIMED'"
+                    ),
                     {"k": big},
                 ).scalar()
             time.sleep(0.02)
@@ -77,10 +84,14 @@ def test_two_workers_and_a_sigkill_mid_file_ingest_every_object_exactly_once(tmp
                 break
             time.sleep(0.2)
         with engine.connect() as conn:
-            done = conn.execute(sa.text("SELECT emission_key, attempts FROM emission_object WHERE state = 'DONE'")).all()
+            done = conn.execute(
+                sa.text("SELECT emission_key, attempts FROM emission_object WHERE state = 'DONE'")
+            ).all()
             summaries = conn.execute(sa.text("SELECT emission_key, status FROM log_summary")).all()
             schools = conn.execute(sa.text("SELECT count(*) FROM school_master")).scalar()
-            districts = conn.execute(sa.text("SELECT district_id FROM district_mst ORDER BY 1")).scalars().all()
+            districts = (
+                conn.execute(sa.text("SELECT district_id FROM district_mst ORDER BY 1")).scalars().all()
+            )
         assert {k for k, _ in done} == keys
         assert sorted(k for k, _ in summaries) == sorted(keys)  # one log_summary row per object: never twice
         assert {s for _, s in summaries} == {"OK"}
