@@ -1,5 +1,5 @@
-"""Data flows one way: sources -> engine -> reports -> outputs -> jobs -> emission -> tpd -> api / notify. Lower layers never
-import higher ones (checked on the source text, so a violation anywhere in a module fails)."""
+"""Data flows one way: sources -> engine -> reports -> outputs -> jobs -> emission -> tpd -> api / notify.
+Lower layers never import higher ones (checked on the source text, so a violation anywhere in a module fails)."""
 
 from __future__ import annotations
 

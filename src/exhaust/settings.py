@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -204,6 +205,12 @@ class Settings(BaseSettings):
         False,
         description="TPD reports with cQube's arithmetic (mean of per-school-day means; report 2's last_day = yesterday).",
     )
+
+    @field_validator("emission_storage_options", mode="before")
+    @classmethod
+    def _json_options(cls, value: object) -> object:
+        """Also a JSON text when given directly (as the environment gives it)."""
+        return json.loads(value) if isinstance(value, str) and value.strip() else value or {}
 
     def source_spec(self) -> str:
         """The configured source, defaulting to the demo data folder."""

@@ -38,7 +38,11 @@ def test_the_stock_client_request_gets_a_presigned_upload_and_the_upload_lands(l
     assert emitted.read_bytes() == b"PK-bytes"
     # JSON works too, and two uploads of one name in the same second get different keys.
     again = [
-        httpx.post(f"{local_api.url}/data/upload-url", headers=bearer(token), json={"filename": "school_master/school_mst.zip"})
+        httpx.post(
+            f"{local_api.url}/data/upload-url",
+            headers=bearer(token),
+            json={"filename": "school_master/school_mst.zip"},
+        )
         for _ in range(2)
     ]
     keys = {a.json()["fields"]["key"] for a in again}
@@ -53,7 +57,9 @@ def test_the_stock_client_request_gets_a_presigned_upload_and_the_upload_lands(l
 )  # fmt: skip
 def test_traversal_absolute_empty_and_unknown_keys_are_refused(local_api, credentials, filename):
     token = credentials.create("keys")
-    answer = httpx.post(f"{local_api.url}/data/upload-url", headers=bearer(token), data={"filename": filename})
+    answer = httpx.post(
+        f"{local_api.url}/data/upload-url", headers=bearer(token), data={"filename": filename}
+    )
     assert answer.status_code == 400
     assert answer.json()["message"]
 
@@ -63,16 +69,26 @@ def test_absent_malformed_wrong_secret_expired_and_revoked_tokens_get_401_json(l
     form = {"filename": "district_master/district_mst.zip"}
     credentials.import_credential("kong-imported", "kong-key-1", "kong-secret-1-of-at-least-32-bytes-long")
     # A token as cQube's admin console minted it: {"iss": <kong key>}, HS256, no expiry.
-    cqube_token = jwt.encode({"iss": "kong-key-1"}, "kong-secret-1-of-at-least-32-bytes-long", algorithm="HS256")
+    cqube_token = jwt.encode(
+        {"iss": "kong-key-1"}, "kong-secret-1-of-at-least-32-bytes-long", algorithm="HS256"
+    )
     assert httpx.post(url, headers=bearer(cqube_token), data=form).status_code == 200
     cases = {
         "absent": {},
         "not bearer": {"Authorization": f"Basic {cqube_token}"},
         "malformed": bearer("not.a.jwt"),
-        "wrong secret": bearer(jwt.encode({"iss": "kong-key-1"}, "guessed-secret-of-at-least-32-bytes!", algorithm="HS256")),
-        "unknown iss": bearer(jwt.encode({"iss": "nobody"}, "kong-secret-1-of-at-least-32-bytes-long", algorithm="HS256")),
+        "wrong secret": bearer(
+            jwt.encode({"iss": "kong-key-1"}, "guessed-secret-of-at-least-32-bytes!", algorithm="HS256")
+        ),
+        "unknown iss": bearer(
+            jwt.encode({"iss": "nobody"}, "kong-secret-1-of-at-least-32-bytes-long", algorithm="HS256")
+        ),
         "expired": bearer(
-            jwt.encode({"iss": "kong-key-1", "exp": int(time.time()) - 10}, "kong-secret-1-of-at-least-32-bytes-long", algorithm="HS256")
+            jwt.encode(
+                {"iss": "kong-key-1", "exp": int(time.time()) - 10},
+                "kong-secret-1-of-at-least-32-bytes-long",
+                algorithm="HS256",
+            )
         ),
     }
     for name, headers in cases.items():
@@ -85,7 +101,9 @@ def test_absent_malformed_wrong_secret_expired_and_revoked_tokens_get_401_json(l
     assert revoked.status_code == 401 and revoked.json() == {"message": "This token has been revoked"}
 
 
-def test_an_emitter_token_on_admin_endpoints_gets_403_and_an_admin_lists_and_downloads(local_api, credentials):
+def test_an_emitter_token_on_admin_endpoints_gets_403_and_an_admin_lists_and_downloads(
+    local_api, credentials
+):
     emitter, admin = credentials.create("emitter"), credentials.create("console", admin=True, expires_days=1)
     base = f"{local_api.url}/data"
     for method, path in [("GET", "list_s3_buckets"), ("POST", "list_s3_files"), ("POST", "download_uri"),
@@ -95,20 +113,35 @@ def test_an_emitter_token_on_admin_endpoints_gets_403_and_an_admin_lists_and_dow
         assert answer.json() == {"message": "This endpoint needs an admin consumer."}
     buckets = httpx.get(f"{base}/list_s3_buckets", headers=bearer(admin)).json()
     assert buckets == {"input": "input", "output": "output", "emission": "emission"}
-    presign = httpx.post(f"{base}/upload-url", headers=bearer(emitter), data={"filename": "block_master/block_mst.zip"}).json()
-    httpx.post(presign["url"], data=presign["fields"], files={"file": ("b.zip", b"block-bytes")}).raise_for_status()
+    presign = httpx.post(
+        f"{base}/upload-url", headers=bearer(emitter), data={"filename": "block_master/block_mst.zip"}
+    ).json()
+    httpx.post(
+        presign["url"], data=presign["fields"], files={"file": ("b.zip", b"block-bytes")}
+    ).raise_for_status()
     key = presign["fields"]["key"]
     listed = httpx.post(f"{base}/list_s3_files", headers=bearer(admin), json={"bucket": "emission"}).json()
     assert key in [item["Key"] for item in listed["Contents"]]
-    assert httpx.post(f"{base}/list_s3_files", headers=bearer(admin), json={"bucket": "elsewhere"}).status_code == 400
-    links = httpx.post(f"{base}/download_uri", headers=bearer(admin), data={"bucket": "emission", "filename": [key]}).json()
+    assert (
+        httpx.post(f"{base}/list_s3_files", headers=bearer(admin), json={"bucket": "elsewhere"}).status_code
+        == 400
+    )
+    links = httpx.post(
+        f"{base}/download_uri", headers=bearer(admin), data={"bucket": "emission", "filename": [key]}
+    ).json()
     assert httpx.get(links[key]).content == b"block-bytes"
-    link = httpx.post(f"{base}/download_url", headers=bearer(admin), json={"bucket": "emission", "filename": key}).text
+    link = httpx.post(
+        f"{base}/download_url", headers=bearer(admin), json={"bucket": "emission", "filename": key}
+    ).text
     assert httpx.get(link).content == b"block-bytes"
     assert httpx.get(link.replace("signature=", "signature=0")).status_code == 403
-    direct = httpx.post(f"{base}/download", headers=bearer(admin), json={"bucket": "emission", "filename": key})
+    direct = httpx.post(
+        f"{base}/download", headers=bearer(admin), json={"bucket": "emission", "filename": key}
+    )
     assert direct.content == b"block-bytes" and "attachment" in direct.headers["content-disposition"]
-    missing = httpx.post(f"{base}/download", headers=bearer(admin), json={"bucket": "emission", "filename": "../x"})
+    missing = httpx.post(
+        f"{base}/download", headers=bearer(admin), json={"bucket": "emission", "filename": "../x"}
+    )
     assert missing.status_code == 400
 
 

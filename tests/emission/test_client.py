@@ -8,6 +8,7 @@ import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import parse_qs
 
 import pytest
@@ -42,13 +43,17 @@ def zip_of(name: str, text: str) -> bytes:
 
 
 def test_keys_are_dir_slash_file_whatever_the_folder_form(tmp_path):
-    root = folder_of(tmp_path / "cqube_emission", {"district_master/district_mst.zip": b"z", "diksha/diksha_tpd.csv": "x"})
+    root = folder_of(
+        tmp_path / "cqube_emission", {"district_master/district_mst.zip": b"z", "diksha/diksha_tpd.csv": "x"}
+    )
     expected = ["diksha/diksha_tpd.csv", "district_master/district_mst.zip"]
     assert [k for _, k in collect(root)] == expected
     assert [k for _, k in collect(Path(f"{root}/"))] == expected  # cQube's client breaks on this one
     assert [k for _, k in collect(root / "district_master")] == ["district_master/district_mst.zip"]
     assert [k for _, k in collect(Path(f"{root}/district_master/"))] == ["district_master/district_mst.zip"]
-    assert [k for _, k in collect(root / "district_master" / "district_mst.zip")] == ["district_master/district_mst.zip"]
+    assert [k for _, k in collect(root / "district_master" / "district_mst.zip")] == [
+        "district_master/district_mst.zip"
+    ]
 
 
 def test_files_are_checked_before_sending_and_ordered_masters_first(tmp_path):
@@ -56,7 +61,9 @@ def test_files_are_checked_before_sending_and_ordered_masters_first(tmp_path):
         tmp_path / "cqube_emission",
         {
             "diksha/diksha_tpd.csv": "Collection Id,User UUID\n1,u\n",  # required columns missing
-            "diksha/diksha_tpd_mapping.zip": zip_of("m.csv", "Diksha UUID,State,District,School Name,School UDISE ID,Status\n"),
+            "diksha/diksha_tpd_mapping.zip": zip_of(
+                "m.csv", "Diksha UUID,State,District,School Name,School UDISE ID,Status\n"
+            ),
             "school_master/school_mst.csv": SCHOOL,
             "block_master/block_mst.zip": zip_of("block_mst.csv", BLOCK.replace("|", ",")),  # wrong delimiter
             "cluster_master/cluster_mst.zip": b"not a zip",
@@ -85,10 +92,10 @@ def test_files_are_checked_before_sending_and_ordered_masters_first(tmp_path):
 class ScriptedApi(BaseHTTPRequestHandler):
     """An emission API + store on loopback whose answers the test scripts per file."""
 
-    calls: list[tuple[str, str]] = []
-    uploads: dict[str, bytes] = {}
-    fail_first: dict[str, int] = {}
-    refuse: set[str] = set()
+    calls: ClassVar[list[tuple[str, str]]] = []
+    uploads: ClassVar[dict[str, bytes]] = {}
+    fail_first: ClassVar[dict[str, int]] = {}
+    refuse: ClassVar[set[str]] = set()
 
     def log_message(self, *args) -> None:
         pass
@@ -115,7 +122,9 @@ class ScriptedApi(BaseHTTPRequestHandler):
             if filename in self.refuse:
                 return self._answer(400, {"message": "unknown data-source folder"})
             port = self.server.server_address[1]
-            return self._answer(200, {"url": f"http://127.0.0.1:{port}/store", "fields": {"key": filename + "_k"}})
+            return self._answer(
+                200, {"url": f"http://127.0.0.1:{port}/store", "fields": {"key": filename + "_k"}}
+            )
         if self.path == "/store":
             key = body.split(b'name="key"\r\n\r\n', 1)[1].split(b"\r\n", 1)[0].decode()
             self.calls.append(("store", key))
@@ -179,8 +188,10 @@ def test_order_retries_and_one_refused_file_are_in_the_result_log(tmp_path, scri
 
 
 def test_dry_run_checks_and_orders_without_sending(tmp_path, scripted):
-    url, api = scripted
-    root = folder_of(tmp_path / "e", {"block_master/block_mst.csv": BLOCK, "district_master/district_mst.csv": DISTRICT})
+    _url, api = scripted
+    root = folder_of(
+        tmp_path / "e", {"block_master/block_mst.csv": BLOCK, "district_master/district_mst.csv": DISTRICT}
+    )
     result = CliRunner().invoke(app, ["emit", str(root), "--dry-run", "--log", str(tmp_path / "l.jsonl")])
     assert result.exit_code == 0, result.output
     assert "1. district_master/district_mst.zip (district_mst)" in result.stdout

@@ -54,7 +54,9 @@ def table_rows(engine, table: str, order: str) -> list[tuple]:
 
 def test_counts_as_cqube_counts_them_and_every_refused_row_is_in_the_error_file(engine, tmp_path):
     errors = tmp_path / "out" / "district_errors.csv"
-    result = ingest_csv(engine, "district_mst", write(tmp_path / "district_mst.csv", DISTRICTS), error_path=errors)
+    result = ingest_csv(
+        engine, "district_mst", write(tmp_path / "district_mst.csv", DISTRICTS), error_path=errors
+    )
     s = result.summary()
     assert result.status == OK and result.counts.variant == "state"
     assert (s["total_records"], s["blank_lines"], s["datatype_mismatch"]) == (10, 1, 2)

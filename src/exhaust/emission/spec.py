@@ -318,7 +318,39 @@ def build_sources(spec: dict[str, Any]) -> dict[str, DataSource]:
         "subject_details",
         ("subject_id", "grade"),
     )
+    # The emission-field spreadsheet's "PAT data" sheet (cQube_emission_table_fields.xlsx): the exam
+    # masters, question masters and PAT results, keyed as its pk / ck marks say.
+    exam = [("exam_id", "int"), ("medium", "str"), ("standard", "int"), ("division", "str"),
+            ("subject_id", "int"), ("exam_type_id", "int"), ("exam_code", "str"), ("exam_date", "date"),
+            ("total_questions", "int"), ("total_marks", "decimal"), ("assessment_year", "str"),
+            ("exam_type", "str"), ("subject_name", "str")]  # fmt: skip
+    question = [("question_id", "int"), ("exam_id", "int"), ("indicator_id", "int"), ("indicator_title", "str"),
+                ("indicator", "str"), ("question_title", "str"), ("question", "str"),
+                ("question_marks", "decimal")]  # fmt: skip
+    result = [("id", "int"), ("exam_id", "int"), ("exam_code", "str"), ("student_id", "long"),
+              ("student_uid", "long"), ("school_id", "long"), ("studying_class", "int"), ("section", "str"),
+              ("question_id", "int"), ("obtained_marks", "decimal"), ("createddt", "str")]  # fmt: skip
+    for name, folder, columns, keys in (
+        ("periodic_exam_mst", "pat", exam, ("exam_id", "assessment_year")),
+        ("periodic_exam_qst_mst", "pat", question, ("question_id",)),
+        ("periodic_exam_result_trans", "pat", result, ("exam_code", "student_uid", "question_id")),
+        (
+            "semester_exam_mst",
+            "sat",
+            [*exam[:5], ("semester", "int"), *exam[5:]],
+            ("exam_id", "assessment_year"),
+        ),
+        ("semester_exam_qst_mst", "sat", question, ("question_id",)),
+    ):
+        out[name] = _sheet_source(name, folder, columns, keys)
     return out
+
+
+def _sheet_source(
+    name: str, folder: str, columns: list[tuple[str, str]], keys: tuple[str, ...]
+) -> DataSource:
+    cols = tuple(Column(c, (c,), check, c in keys, _sql_type(check)) for c, check in columns)
+    return DataSource(name, (folder,), (name,), "|", (Variant("state", cols),), name, keys)
 
 
 @lru_cache(maxsize=1)

@@ -37,6 +37,7 @@ from exhaust.jobs.db import utcnow
 
 log = logging.getLogger(__name__)
 WAITING, CLAIMED, DONE = "WAITING", "CLAIMED", "DONE"
+MAX_ATTEMPTS = 5
 
 
 class LeaseLost(Exception):
@@ -149,6 +150,12 @@ def process(engine: Engine, areas: Areas, row: sa.Row, owner: str) -> IngestResu
     filename = key.split("/", 1)[-1]
     source = source_for_key(key)
     fields: dict[str, Any] = {"ff_uuid": row.ff_uuid, "emission_key": key, "input_key": in_key}
+    if row.attempts >= MAX_ATTEMPTS:  # it failed (or killed its worker) every time: stop trying
+        with engine.begin() as conn:
+            reason = f"ingestion failed {row.attempts} times; emit the file again"
+            result = reject(conn, source.name if source else "", filename, reason, **fields)
+            _finish(conn, key, owner)
+        return result
     with tempfile.TemporaryDirectory(prefix="exhaust-ingest-") as tmp:
         work = Path(tmp)
         local = work / key.rsplit("/", 1)[-1]
