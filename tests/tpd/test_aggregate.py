@@ -177,3 +177,47 @@ def test_views_answer_sql_and_files_are_published(engine, tmp_path: Path) -> Non
     keys = reports.publish_reports(engine, storage, prefix="cqube")
     assert "cqube/diksha_tpd/district/All.json" in keys
     assert (tmp_path / "out" / "cqube/diksha_tpd/school/Last_7_Day.json").is_file()
+
+
+def test_report2_against_expected_enrolment_when_it_is_known(engine) -> None:
+    """cQube's table of expected enrolments (what a diksha_enrolment file becomes), made by hand here:
+    Course One expects 6 teachers of D1 (running from T-10 to T+20), Course Two 4 (T-60 to T-50)."""
+    from datetime import timedelta
+
+    aggregate.rebuild(engine, ZONE)
+    assert reports.report_files(engine)["diksha_tpd/report2/course_enrolment_meta.json"] == {
+        "expected_data": False
+    }
+    today = datetime.now(ZoneInfo(ZONE)).date()
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE diksha_tpd_expected_enrollment (collection_id TEXT, district_id BIGINT, "
+            "expected_enrollment BIGINT, course_start_date DATE, course_end_date DATE)"
+        )
+        conn.execute(
+            sa.text("INSERT INTO diksha_tpd_expected_enrollment VALUES (:c, :d, :n, :s, :e)"),
+            [
+                {"c": C1, "d": D1, "n": 6, "s": today - timedelta(days=10), "e": today + timedelta(days=20)},
+                {"c": C2, "d": D1, "n": 4, "s": today - timedelta(days=60), "e": today - timedelta(days=50)},
+            ],
+        )
+    files = reports.report_files(engine, timezone=ZONE)
+    assert files["diksha_tpd/report2/course_enrolment_meta.json"] == {"expected_data": True}
+    overall = {(r["district_id"], r["collection_id"]): r
+               for r in files["diksha_tpd/report2/overall/district/all_collections.json"]["data"]}  # fmt: skip
+    c1 = overall[(D1, C1)]
+    assert (c1["expected_total_enrolled"], c1["total_enrolled_percentage"]) == (6, 50.0)  # 3 of 6
+    assert (c1["expected_completion_percentage"], c1["certificate_percentage"]) == (16.7, 16.7)  # 1 of 6
+    assert c1["percentage_completion"] == 33.3  # completed of enrolled stays as it was
+    assert overall[(D1, C2)]["expected_completion_percentage"] == 25.0  # 1 of 4
+    assert "expected_total_enrolled" not in overall[(D2, C1)]  # nothing expected there
+    every = {r["district_id"]: r for r in files["diksha_tpd/report2/overall/district/all.json"]["data"]}
+    assert (every[D1]["expected_total_enrolled"], every[D1]["total_enrolled_percentage"]) == (10, 50.0)
+    month = {(r["district_id"], r["collection_id"]): r
+             for r in files["diksha_tpd/report2/last_30_days/district/all_collections.json"]["data"]}  # fmt: skip
+    assert month[(D1, C1)]["expected_total_enrolled"] == 6
+    assert "expected_total_enrolled" not in month[(D1, C2)]  # Course Two ran outside the last 30 days
+    compat = reports.report_files(engine, cqube_compat=True, timezone=ZONE)
+    row = next(r for r in compat["diksha_tpd/report2/overall/district/all_collections.json"]["data"]
+               if (r["district_id"], r["collection_id"]) == (D1, C1))  # fmt: skip
+    assert row["percentage_completion"] == 16.7  # cQube's district figure: completed of expected

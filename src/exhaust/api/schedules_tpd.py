@@ -55,6 +55,8 @@ def _create(ctx: ApiContext, request: Request, raw: bytes) -> dict:
     key = inner.get("encryptionKey")
     if key is not None and not isinstance(key, str):
         raise bad_request("encryptionKey must be text")
+    if dataset in SPECIAL_KINDS and ctx.settings.tpd_channel and channel != ctx.settings.tpd_channel:
+        raise forbidden(NOT_AUTHORIZED)  # the TPD feed is operated from its configured channel only
     if dataset not in SPECIAL_KINDS and FROM_EMITTED not in config:
         try:
             authorize_selector(ctx, principal, parse_request_data(config))

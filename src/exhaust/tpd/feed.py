@@ -417,8 +417,9 @@ class TpdFeed:
         if any(m["files_emitted"] for m in metas):
             counts = aggregate.rebuild(self.engine, self.settings.timezone, self.settings.tpd_cqube_compat)
             keys = reports.publish_reports(
-                self.engine, self.storage, self.settings.tpd_output_prefix, self.settings.tpd_cqube_compat
-            )
+                self.engine, self.storage, self.settings.tpd_output_prefix, self.settings.tpd_cqube_compat,
+                self.settings.timezone,
+            )  # fmt: skip
             summary.update(counts, report_files=len(keys))
         with self.engine.begin() as conn:
             conn.execute(

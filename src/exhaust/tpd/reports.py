@@ -13,7 +13,7 @@ import json
 import tempfile
 from collections import defaultdict
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from exhaust.outputs.storage import Storage
-from exhaust.tpd.aggregate import LEVELS, TIME_RANGES, WINDOWS, _level_columns
+from exhaust.tpd.aggregate import LEVELS, TIME_RANGES, WINDOWS, _level_columns, _ranges_sql, _today
 
 PARENT = {"block": "district_id", "cluster": "block_id", "school": "cluster_id"}
+#: cQube's expected enrolments (research §5.8), present once a `diksha_enrolment` file is ingested.
+EXPECTED_TABLE = "diksha_tpd_expected_enrollment"
 FIGURES = ("total_enrolled", "total_completed", "certificate_count")
 
 
@@ -43,10 +45,14 @@ def _order(level: str) -> str:
     return ", ".join([*(f"{c}" for c in _level_columns(level) if c.endswith("_id"))])
 
 
-def report_files(engine: Engine, cqube_compat: bool = False) -> dict[str, Any]:
+def report_files(
+    engine: Engine, cqube_compat: bool = False, timezone: str = "Asia/Kolkata"
+) -> dict[str, Any]:
     """Every TPD JSON document by its key (relative to the TPD output prefix)."""
     files: dict[str, Any] = {}
     with engine.connect() as conn:
+        expected = _expected(conn, timezone)
+        files["diksha_tpd/report2/course_enrolment_meta.json"] = {"expected_data": expected is not None}
         if conn.dialect.name == "postgresql":  # the grouped reads sort in memory, not on disk
             conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
         for level in LEVELS:
@@ -62,11 +68,66 @@ def report_files(engine: Engine, cqube_compat: bool = False) -> dict[str, Any]:
                 by_range[row.pop("time_range")].append(row)
             for name, data in by_range.items():
                 files[f"diksha_tpd/{level}/{name}.json"] = {"data": data}
-            _report2(conn, level, files)
+            _report2(conn, level, files, expected if level == "district" else None, cqube_compat)
     return files
 
 
-def _report2(conn: sa.Connection, level: str, files: dict[str, Any]) -> None:
+def _expected(conn: sa.Connection, timezone: str) -> dict[tuple, int] | None:
+    """Expected enrolment per (window, district, collection) of courses running in the window, when known.
+
+    A course counts in a window when its start or end date falls in it (cQube's filter); `overall` counts
+    every course.
+    """
+    if not sa.inspect(conn).has_table(EXPECTED_TABLE):
+        return None
+    dialect = conn.dialect.name
+    today = _today(dialect, timezone)
+
+    def within(column: str) -> str:
+        start = f"{today} - r.days" if dialect == "postgresql" else f"date({today}, '-' || r.days || ' days')"
+        return f"(e.{column} > {start} AND e.{column} <= {today})"
+
+    sql = f"""
+WITH ranges AS ({_ranges_sql(WINDOWS, "win")})
+SELECT r.win, e.district_id, e.collection_id, SUM(e.expected_enrollment) AS expected
+FROM {EXPECTED_TABLE} e CROSS JOIN ranges r
+WHERE r.days IS NULL OR {within("course_start_date")} OR {within("course_end_date")}
+GROUP BY r.win, e.district_id, e.collection_id
+"""
+    return {(w, int(d), str(c)): int(n or 0) for w, d, c, n in conn.execute(sa.text(sql))}
+
+
+def _percent(part: Any, whole: int) -> float | None:
+    """One decimal, half away from zero, as the SQL views round; None without a whole."""
+    if not whole:
+        return None
+    return float((Decimal(int(part or 0)) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP))
+
+
+def _add_expected(row: dict, window: str, expected: dict[tuple, int], cqube_compat: bool) -> None:
+    """cQube's district figures against expected enrolment (only for collections with an expectation)."""
+    if "collection_id" in row:
+        whole = expected.get((window, row["district_id"], row["collection_id"]))
+    else:
+        found = [n for (w, d, _c), n in expected.items() if w == window and d == row["district_id"]]
+        whole = sum(found) if found else None
+    if whole is None:
+        return
+    row["expected_total_enrolled"] = whole
+    row["total_enrolled_percentage"] = _percent(row["total_enrolled"], whole)
+    row["certificate_percentage"] = _percent(row["certificate_count"], whole)
+    row["expected_completion_percentage"] = _percent(row["total_completed"], whole)
+    if cqube_compat:  # cQube's district JSON calls completed / expected `percentage_completion`
+        row["percentage_completion"] = row["expected_completion_percentage"]
+
+
+def _report2(
+    conn: sa.Connection,
+    level: str,
+    files: dict[str, Any],
+    expected: dict[tuple, int] | None = None,
+    cqube_compat: bool = False,
+) -> None:
     columns = _level_columns(level)
     keys = ", ".join(columns)
     ids = _order(level)
@@ -86,6 +147,8 @@ def _report2(conn: sa.Connection, level: str, files: dict[str, Any]) -> None:
         grouped: dict[str, list[dict]] = defaultdict(list)
         for row in rows:
             window = row.pop("time_window")
+            if expected is not None:
+                _add_expected(row, window, expected, cqube_compat)
             parent = "" if level == "district" else f"/{row[PARENT[level]]}"
             grouped[f"diksha_tpd/report2/{window}/{level}/{kind}{parent}.json"].append(row)
         if level == "district":  # an empty window still gets its (empty) district file
@@ -99,10 +162,14 @@ def _report2(conn: sa.Connection, level: str, files: dict[str, Any]) -> None:
 
 
 def publish_reports(
-    engine: Engine, storage: Storage, prefix: str = "", cqube_compat: bool = False
+    engine: Engine,
+    storage: Storage,
+    prefix: str = "",
+    cqube_compat: bool = False,
+    timezone: str = "Asia/Kolkata",
 ) -> list[str]:
     """Write every report file to the output area (each complete or not at all); returns the keys."""
-    files = report_files(engine, cqube_compat)
+    files = report_files(engine, cqube_compat, timezone)
     prefix = prefix.strip("/")
     written = []
     with tempfile.TemporaryDirectory(prefix="exhaust-tpd-json-") as work:
