@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import boto3
+import httpx
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
@@ -135,6 +136,22 @@ def test_sample_data_through_s3_into_postgresql(mock_data, tmp_path, pg_url):
             lines = emit(emission_folder(mock_data, tmp_path), server.url, token, tmp_path / "log.jsonl")
             areas = open_areas(settings)
             assert len(areas.emission.list()) == len(SENT_IN_ORDER)
+            admin = {"Authorization": "Bearer " + Credentials(engine).create("console", admin=True)}
+            base = f"{server.url}/data"
+            buckets = httpx.get(f"{base}/list_s3_buckets", headers=admin).json()
+            assert buckets == {"input": "cqube-input", "output": "cqube-output", "emission": "cqube-emission"}
+            listed = httpx.post(
+                f"{base}/list_s3_files", headers=admin, json={"bucket": "cqube-emission"}
+            ).json()
+            keys = [item["Key"] for item in listed["Contents"]]
+            assert sorted(keys) == sorted(r["key"] for r in lines if r["status"] == "sent")
+            links = httpx.post(
+                f"{base}/download_uri", headers=admin, json={"bucket": "cqube-emission", "filename": keys[:2]}
+            )
+            for key, link in links.json().items():
+                assert (
+                    httpx.get(link).content == s3.get_object(Bucket="cqube-emission", Key=key)["Body"].read()
+                )
             done, failed = run(settings, once=True)
             assert (done, failed) == (len(SENT_IN_ORDER), 0)
             check_ingested(engine, lines)
@@ -185,8 +202,6 @@ GRADES = (
 
 
 def test_refused_rows_reach_the_error_file_and_the_status_endpoint_links_it(tmp_path, local_api, credentials):
-    import httpx
-
     root = tmp_path / "cqube_emission"
     (root / "grade_details").mkdir(parents=True)
     (root / "grade_details" / "grade_details.csv").write_text(GRADES)

@@ -141,23 +141,14 @@ def build_router(settings: Any) -> APIRouter:
         async def work(p: Parts, _c: Consumer, params: dict) -> Response:
             bucket = _one(params, "bucket")
             storage = _area(p, bucket)
-            keys = await run_in_threadpool(storage.list)
-            contents = []
-            for key in keys[:LIST_LIMIT]:
-                info = await run_in_threadpool(storage.fs.info, storage.path(key))
-                modified = info.get("LastModified") or info.get("mtime") or info.get("created")
-                if isinstance(modified, int | float):
-                    modified = datetime.fromtimestamp(modified).astimezone()
-                contents.append(
-                    {"Key": key, "Size": int(info.get("size") or 0), "LastModified": str(modified or "")}
-                )
+            contents = await run_in_threadpool(_listing, storage)
             return JSONResponse(
                 {
                     "Name": bucket,
                     "Prefix": "",
                     "MaxKeys": LIST_LIMIT,
-                    "IsTruncated": len(keys) > LIST_LIMIT,
-                    "Contents": contents,
+                    "IsTruncated": len(contents) > LIST_LIMIT,
+                    "Contents": contents[:LIST_LIMIT],
                 }
             )
 
@@ -349,6 +340,25 @@ def _attachment(storage, key: str) -> Response:
         media_type="application/octet-stream",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def _listing(storage) -> list[dict[str, Any]]:
+    """Key, size and modification time of every object (one listing call, as S3's list_objects)."""
+    root = storage.root if storage.is_local else storage.fs._strip_protocol(storage.root)
+    if not storage.is_local:
+        storage.fs.invalidate_cache(storage.root)
+    if not storage.fs.exists(storage.root):
+        return []
+    found = []
+    for path, info in sorted(storage.fs.find(storage.root, detail=True).items()):
+        key = str(path)[len(root) :].lstrip("/")
+        if key.startswith(f"{INCOMING}/"):
+            continue
+        modified = info.get("LastModified") or info.get("mtime") or info.get("created")
+        if isinstance(modified, int | float):
+            modified = datetime.fromtimestamp(modified).astimezone()
+        found.append({"Key": key, "Size": int(info.get("size") or 0), "LastModified": str(modified or "")})
+    return found
 
 
 def _store_upload(areas: Areas, key: str, source, limit: int) -> None:

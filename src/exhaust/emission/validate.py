@@ -127,17 +127,12 @@ def check_header(path: Path, source: DataSource) -> Variant:
 
 def check_csv(path: Path, source: DataSource) -> Checked:
     """Check one CSV file of `source`; raises `EmittedFileRejected` when the whole file is refused."""
-    lines = _lines(path)
-    blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(lines)), 0)
-    nonblank = pc.indices_nonzero(pc.invert(blank))
-    if len(nonblank) == 0:
-        raise EmittedFileRejected("the file has no header line")
+    line_count, blank_count, nonblank, header_line = _line_facts(path)
     header_index = int(nonblank[0].as_py())
-    header_line = lines[header_index].as_py().lstrip("\ufeff")
     variant, names = choose_variant(source, header_line)
     result = Checked(source.name, variant.name)
-    result.total_records = len(lines) - 1
-    result.blank_lines = int(pc.sum(blank).as_py() or 0)
+    result.total_records = line_count - 1
+    result.blank_lines = blank_count
     wanted = {}
     for column in variant.columns:
         index = next(i for i, name in enumerate(names) if name in column.headers)
@@ -183,8 +178,20 @@ def check_csv(path: Path, source: DataSource) -> Checked:
         )
     ]
     columns = {name: _clean(table[f"c{index}"], source, column) for name, (index, column) in wanted.items()}
+    del table  # memory: from here on only the cleaned columns are kept, and dropped once typed
     _check_types(result, source, variant, columns, line_numbers, errors)
     return result
+
+
+def _line_facts(path: Path) -> tuple[int, int, pa.Array, str]:
+    """Lines, blank lines, the indices of the non-blank ones and the header line (the text is freed)."""
+    lines = _lines(path)
+    blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(lines)), 0)
+    nonblank = pc.indices_nonzero(pc.invert(blank))
+    if len(nonblank) == 0:
+        raise EmittedFileRejected("the file has no header line")
+    header_line = lines[int(nonblank[0].as_py())].as_py().lstrip("\ufeff")
+    return len(lines), int(pc.sum(blank).as_py() or 0), nonblank, header_line
 
 
 def _row_lines(nonblank: pa.Array, header_index: int, invalid: list, rows: int) -> pa.Array:
@@ -265,9 +272,11 @@ def _check_types(result: Checked, source, variant, columns, line_numbers, errors
                 )
             )
             any_bad = pc.or_(any_bad, bad)
+        columns[column.name] = None  # the text column is no longer needed
     result.datatype_mismatch += int(pc.sum(any_bad).as_py() or 0)
     keep = pc.invert(any_bad)
     table = pa.table({**typed, LINE: line_numbers}).filter(keep)
+    typed.clear()
     # Mandatory values (a latitude / longitude of 0 counts as missing: "No lat long").
     row_null = pa.array([False] * table.num_rows, pa.bool_())
     for column in variant.columns:
@@ -295,18 +304,42 @@ def _check_types(result: Checked, source, variant, columns, line_numbers, errors
 
 
 def _deduplicate(result: Checked, source: DataSource, variant: Variant, table: pa.Table, errors) -> None:
+    """Exact duplicates (one kept) and keys with different values (all refused), found by DuckDB.
+
+    Rows are first reduced to two 64-bit hashes (of all columns, of the key); only rows whose hash
+    occurs twice are candidates, and the exact window queries run on those alone, so memory and time
+    do not grow with a big clean file's width.
+    """
     names = [c.name for c in variant.columns]
     keys = [k for k in source.keys if k in names]
     quoted = ", ".join(f'"{n}"' for n in names)
     key_list = ", ".join(f'"{k}"' for k in keys)
+    key_text = " || ', ' || ".join(f"coalesce(CAST(\"{k}\" AS VARCHAR), 'NULL')" for k in keys)
     con = duckdb.connect()
     try:
         con.execute("SET threads TO 2")
+        con.execute("SET preserve_insertion_order = false")
         con.register("checked", table)
+        con.execute(
+            f"""
+            CREATE TEMP TABLE hashed AS
+            SELECT {LINE}, hash({quoted}) AS row_hash, hash({key_list}) AS key_hash FROM checked
+            """
+        )
+        con.execute(
+            f"""
+            CREATE TEMP TABLE candidates AS
+            SELECT c.* FROM checked c JOIN (
+                SELECT {LINE} FROM hashed
+                WHERE row_hash IN (SELECT row_hash FROM hashed GROUP BY row_hash HAVING count(*) > 1)
+                   OR key_hash IN (SELECT key_hash FROM hashed GROUP BY key_hash HAVING count(*) > 1)
+            ) h USING ({LINE})
+            """
+        )
         marked = con.sql(
             f"""
             WITH first AS (
-                SELECT *, min({LINE}) OVER (PARTITION BY {quoted}) AS _first FROM checked
+                SELECT *, min({LINE}) OVER (PARTITION BY {quoted}) AS _first FROM candidates
             ), kept AS (
                 SELECT *, count(*) OVER (PARTITION BY {key_list}) AS _n,
                        min({LINE}) OVER (PARTITION BY {key_list}) AS _key_first
@@ -315,13 +348,11 @@ def _deduplicate(result: Checked, source: DataSource, variant: Variant, table: p
             SELECT {LINE}, '(all columns)' AS col, 'exact duplicate of line ' || _first AS reason
               FROM first WHERE {LINE} <> _first
             UNION ALL
-            SELECT {LINE}, '{", ".join(keys)}', 'key ' || {" || ', ' || ".join(f"coalesce(CAST({k} AS VARCHAR), 'NULL')" for k in [f'"{k}"' for k in keys])}
-                   || ' appears on ' || _n || ' lines with different values (first line '
-                   || _key_first || ')'
+            SELECT {LINE}, '{", ".join(keys)}', 'key ' || {key_text}
+                   || ' appears on ' || _n || ' lines with different values (first line ' || _key_first || ')'
               FROM kept WHERE _n > 1
             """
         ).to_arrow_table()
-        rejected = marked[LINE]
         result.duplicate_records = marked.num_rows
         if marked.num_rows:
             errors.append(
@@ -329,7 +360,8 @@ def _deduplicate(result: Checked, source: DataSource, variant: Variant, table: p
                     marked[LINE], marked["col"], marked["reason"], pa.nulls(marked.num_rows, pa.string())
                 )
             )
-            table = table.filter(pc.invert(pc.is_in(table[LINE], value_set=rejected.combine_chunks())))
+            rejected = marked[LINE].combine_chunks()
+            table = table.filter(pc.invert(pc.is_in(table[LINE], value_set=rejected)))
     finally:
         con.close()
     result.rows = table
