@@ -41,10 +41,14 @@ def describe(exc: BaseException) -> str:
 class ApiMiddleware:
     """Wraps the FastAPI app (added with `app.add_middleware`)."""
 
-    def __init__(self, app: Any, *, max_body: int, metrics: ApiMetrics) -> None:
+    def __init__(
+        self, app: Any, *, max_body: int, metrics: ApiMetrics, path_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.metrics = metrics
+        #: Paths with a limit of their own (the telemetry endpoint takes batches of 10,000 events).
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -52,6 +56,7 @@ class ApiMiddleware:
             return
         started = time.perf_counter()
         path = scope.get("path", "")
+        max_body = self.path_limits.get(path, self.max_body)
         state = {"status": 500, "sent": False, "received": 0}
 
         async def send_timed(message: dict) -> None:
@@ -68,7 +73,7 @@ class ApiMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 state["received"] += len(message.get("body", b""))
-                if state["received"] > self.max_body:
+                if state["received"] > max_body:
                     raise BodyTooLarge()
             return message
 
@@ -76,13 +81,13 @@ class ApiMiddleware:
             declared = self._declared_length(scope)
             if declared == -1:
                 await self._answer(send_timed, path, 400, CLIENT_ERROR, "Content-Length is not a number")
-            elif declared is not None and declared > self.max_body:
-                await self._answer(send_timed, path, 413, CLIENT_ERROR, self._too_large())
+            elif declared is not None and declared > max_body:
+                await self._answer(send_timed, path, 413, CLIENT_ERROR, self._too_large(max_body))
             else:
                 await self.app(scope, receive_limited, send_timed)
         except BodyTooLarge:
             if not state["sent"]:
-                await self._answer(send_timed, path, 413, CLIENT_ERROR, self._too_large())
+                await self._answer(send_timed, path, 413, CLIENT_ERROR, self._too_large(max_body))
         except Exception as exc:
             self._unexpected(scope, exc)
             if not state["sent"]:
@@ -101,8 +106,9 @@ class ApiMiddleware:
                 seconds * 1000,
             )
 
-    def _too_large(self) -> str:
-        return f"request body is larger than the limit of {self.max_body} bytes"
+    @staticmethod
+    def _too_large(limit: int) -> str:
+        return f"request body is larger than the limit of {limit} bytes"
 
     @staticmethod
     def _declared_length(scope: Scope) -> int | None:
