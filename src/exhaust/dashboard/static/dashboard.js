@@ -15,8 +15,13 @@
     var h = hex(b);
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
+  function attr(form, name) {
+    // getAttribute, not form.dataset: the form's own field named "dataset" shadows that property.
+    return form.getAttribute("data-" + name) || "";
+  }
   function clickEvent(form) {
-    var d = form.dataset;
+    var d = { user: attr(form, "user"), channel: attr(form, "channel"), course: attr(form, "course"),
+              batch: attr(form, "batch"), dataset: attr(form, "dataset") };
     return {
       eid: "INTERACT",
       ets: Date.now(),
@@ -50,9 +55,9 @@
   }
   document.addEventListener("submit", function (e) {
     var form = e.target;
-    if (!form.dataset || form.dataset.telemetry !== "download-file" || form.dataset.sent === "1") return;
+    if (!form.getAttribute || attr(form, "telemetry") !== "download-file" || attr(form, "sent") === "1") return;
     e.preventDefault();
-    form.dataset.sent = "1";
+    form.setAttribute("data-sent", "1");
     var button = form.querySelector("button[type=submit]");
     if (button) button.disabled = true;
     send(clickEvent(form)).then(function () { form.submit(); });
