@@ -20,10 +20,6 @@ from sqlalchemy.engine import Engine
 
 from exhaust.jobs.db import UTCDateTime, is_postgres, utcnow
 
-#: Rows per INSERT statement when a large telemetry batch is stored (10,000 events are a few statements).
-INSERT_CHUNK = 1000
-
-
 def _tables(metadata: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table, sa.Table]:
     events = sa.Table(
         f"{prefix}telemetry_event",
@@ -123,33 +119,56 @@ class DashboardStore:
         return dialect.insert(self.events).on_conflict_do_nothing(index_elements=["mid"])
 
     def store_events(self, rows: Sequence[EventRow]) -> int:
-        """Store events whose `mid` is new; returns how many were new (duplicates are skipped)."""
+        """Store events whose `mid` is new; returns how many were new (duplicates are skipped).
+
+        On PostgreSQL the rows are COPYed into a temporary table and moved with one INSERT … ON CONFLICT
+        DO NOTHING (10,000 events in well under a second); elsewhere one executemany does it.
+        """
+        if not rows:
+            return 0
         received = utcnow()
-        stored = 0
+        values = [
+            {
+                "mid": r.mid,
+                "eid": r.eid,
+                "ets": r.ets,
+                "event_time": r.event_time,
+                "channel": r.channel,
+                "env": r.env,
+                "actor_id": r.actor_id,
+                "edata_type": r.edata_type,
+                "edata_id": r.edata_id,
+                "object_id": r.object_id,
+                "object_type": r.object_type,
+                "course_id": r.course_id,
+                "received_at": received,
+                "event": json.dumps(r.event, ensure_ascii=False, separators=(",", ":")),
+            }
+            for r in rows
+        ]
         with self.engine.begin() as conn:
-            for start in range(0, len(rows), INSERT_CHUNK):
-                values = [
-                    {
-                        "mid": r.mid,
-                        "eid": r.eid,
-                        "ets": r.ets,
-                        "event_time": r.event_time,
-                        "channel": r.channel,
-                        "env": r.env,
-                        "actor_id": r.actor_id,
-                        "edata_type": r.edata_type,
-                        "edata_id": r.edata_id,
-                        "object_id": r.object_id,
-                        "object_type": r.object_type,
-                        "course_id": r.course_id,
-                        "received_at": received,
-                        "event": json.dumps(r.event, ensure_ascii=False, separators=(",", ":")),
-                    }
-                    for r in rows[start : start + INSERT_CHUNK]
-                ]
-                statement = self._insert_ignoring_duplicates().values(values).returning(self.events.c.mid)
-                stored += len(conn.execute(statement).all())
-        return stored
+            if is_postgres(self.engine):
+                return self._copy_in(conn, values)
+            statement = self._insert_ignoring_duplicates().returning(self.events.c.mid)
+            return len(conn.execute(statement, values).all())
+
+    def _copy_in(self, conn: sa.Connection, values: list[dict]) -> int:
+        columns = [c.name for c in self.events.columns]
+        names = ", ".join(columns)
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMP TABLE incoming_events (LIKE {self.events.name} INCLUDING DEFAULTS) ON COMMIT DROP"
+            )
+            with cursor.copy(f"COPY incoming_events ({names}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row([row[c] for c in columns])
+            cursor.execute(
+                f"INSERT INTO {self.events.name} ({names}) SELECT {names} FROM incoming_events "
+                "ON CONFLICT (mid) DO NOTHING"
+            )
+            return max(cursor.rowcount, 0)
 
     def record_download(self, download: Download) -> None:
         with self.engine.begin() as conn:
