@@ -167,6 +167,9 @@ def _register_subcommands() -> None:
 
     app.add_typer(source_app, name="source", help="Copy platform data between sources.")
     app.add_typer(token_app, name="token", help="Create, list and revoke API bearer tokens.")
+    from exhaust.dashboard.cli import dashboard_app
+
+    app.add_typer(dashboard_app, name="dashboard", help="Open the course dashboard (sign-in tokens).")
     from exhaust.notify.job_mail import job_mailer
 
     register_jobs(app, end_hook=job_mailer)

@@ -13,7 +13,7 @@ import pyzipper
 import sqlalchemy as sa
 
 from tests.api.live import LiveApi
-from tests.dashboard.data import B1, B2, CHANNEL, COURSE, COURSE_2, LEARNERS, MENTOR_1, MENTOR_2, ADMIN
+from tests.dashboard.data import ADMIN, B1, B2, CHANNEL, COURSE, COURSE_2, LEARNERS, MENTOR_1, MENTOR_2
 from tests.dashboard.expected import expected_summary
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,7 +23,9 @@ JOB_TIMEOUT_MS = 60_000
 
 def ratio_of(dash: LiveApi, course: str) -> dict:
     admin = dash.token(CHANNEL, "ORG_ADMIN", user=ADMIN)
-    answer = httpx.get(f"{dash.url}/v1/download-ratio", headers={"Authorization": f"Bearer {admin}"}, timeout=30)
+    answer = httpx.get(
+        f"{dash.url}/v1/download-ratio", headers={"Authorization": f"Bearer {admin}"}, timeout=30
+    )
     assert answer.status_code == 200, answer.text
     return next(c for c in answer.json()["result"]["courses"] if c["id"] == course)
 
@@ -144,7 +146,11 @@ def test_rights_csrf_and_sign_out(page, dash: LiveApi) -> None:
     sign_in(page, other_mentor, "/dashboard/courses")
     assert page.locator(f'tr[data-batch="{B1}"]').count() == 0  # only their own batches are listed
     assert page.locator(f'tr[data-batch="{B2}"]').count() == 1
-    for path in (f"/dashboard/batches/{B1}", f"/dashboard/batches/{B1}/requests", f"/dashboard/batches/{B1}/summary.json"):
+    for path in (
+        f"/dashboard/batches/{B1}",
+        f"/dashboard/batches/{B1}/requests",
+        f"/dashboard/batches/{B1}/summary.json",
+    ):
         response = page.goto(path)
         assert response.status == 403, path
     assert "You are not authorized to see this batch." in page.goto(f"/dashboard/batches/{B1}").text()
@@ -163,7 +169,12 @@ def test_rights_csrf_and_sign_out(page, dash: LiveApi) -> None:
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/dashboard/sign-in**")
     assert "You have signed out." in page.content()
-    for path in ("/dashboard/courses", f"/dashboard/batches/{B2}", f"/dashboard/batches/{B2}/requests", "/dashboard/ratio"):
+    for path in (
+        "/dashboard/courses",
+        f"/dashboard/batches/{B2}",
+        f"/dashboard/batches/{B2}/requests",
+        "/dashboard/ratio",
+    ):
         page.goto(path)
         assert "/dashboard/sign-in" in page.url, path
     cookies = {c["name"]: c for c in page.context.cookies()}

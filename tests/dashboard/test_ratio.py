@@ -43,7 +43,9 @@ def placed(dash: LiveApi) -> DashboardStore:
     place(store, 2, COURSE, B1)
     place(store, 5, COURSE_2, B2)
     place(store, 5, "do_dash_other", "dbx", OTHER_CHANNEL)  # another tenant's: never in ch-dash figures
-    click = download_click(channel=CHANNEL, user_id=MENTOR_1, course_id=COURSE, batch_id=B1, dataset="progress-exhaust")
+    click = download_click(
+        channel=CHANNEL, user_id=MENTOR_1, course_id=COURSE, batch_id=B1, dataset="progress-exhaust"
+    )
     click["ets"] = int(datetime(2024, 1, 2, 9, tzinfo=UTC).timestamp() * 1000)
     store.store_events(parse_batch({"events": [click]}, int(datetime.now(UTC).timestamp() * 1000)))
     return store
@@ -72,10 +74,19 @@ def test_json_per_course_tenant_and_day(dash: LiveApi, placed) -> None:
     assert result["channel"] == CHANNEL and (result["from"], result["to"]) == ("2024-01-01", "2024-01-07")
     courses = {c["id"]: c for c in result["courses"]}
     # Safe Schools: 2 downloads, 1 click, 1 batch with enrolments (db3 has none) -> 2.0
-    assert courses[COURSE] == {"id": COURSE, "name": "Safe Schools", "downloads": 2, "clicks": 1, "batches": 1, "ratio": 2.0}
+    assert courses[COURSE] == {
+        "id": COURSE,
+        "name": "Safe Schools",
+        "downloads": 2,
+        "clicks": 1,
+        "batches": 1,
+        "ratio": 2.0,
+    }
     assert courses[COURSE_2]["downloads"] == 1 and courses[COURSE_2]["ratio"] == 1.0
     assert "do_dash_other" not in courses
-    assert result["tenants"] == [{"id": CHANNEL, "name": CHANNEL, "downloads": 3, "clicks": 1, "batches": 2, "ratio": 1.5}]
+    assert result["tenants"] == [
+        {"id": CHANNEL, "name": CHANNEL, "downloads": 3, "clicks": 1, "batches": 2, "ratio": 1.5}
+    ]
     assert result["overall"]["ratio"] == 1.5
     days = {d["date"]: d for d in result["days"]}
     assert len(days) == 7
@@ -98,7 +109,11 @@ def test_csv_export_of_the_page_and_the_api(dash: LiveApi, placed) -> None:
         "downloads": "2", "clicks": "1", "batches": "1", "ratio": "2",
     }  # fmt: skip
     assert by_id[("tenant", CHANNEL)]["ratio"] == "1.5" and by_id[("all", CHANNEL)]["downloads"] == "3"
-    api = httpx.get(f"{dash.url}/v1/download-ratio", params={**RANGE, "format": "csv"}, headers=bearer(dash.token(CHANNEL, "SERVICE")))
+    api = httpx.get(
+        f"{dash.url}/v1/download-ratio",
+        params={**RANGE, "format": "csv"},
+        headers=bearer(dash.token(CHANNEL, "SERVICE")),
+    )
     assert api.text == export.text
 
 
@@ -129,11 +144,17 @@ def test_session_cookie_is_httponly_and_samesite(dash: LiveApi) -> None:
     assert refused.status_code == 403  # the sign-in form has its CSRF token too
     wrong = client.post("/dashboard/sign-in", data={"csrf_token": csrf, "token": "exh_bad_bad"})
     assert wrong.status_code == 401 and "not valid or has been revoked" in wrong.text
-    service = client.post("/dashboard/sign-in", data={"csrf_token": csrf, "token": dash.token(CHANNEL, "SERVICE")})
+    service = client.post(
+        "/dashboard/sign-in", data={"csrf_token": csrf, "token": dash.token(CHANNEL, "SERVICE")}
+    )
     assert service.status_code == 403 and "Service tokens cannot sign in" in service.text
-    answer = client.post("/dashboard/sign-in", data={"csrf_token": csrf, "token": token}, follow_redirects=False)
+    answer = client.post(
+        "/dashboard/sign-in", data={"csrf_token": csrf, "token": token}, follow_redirects=False
+    )
     assert answer.status_code == 303
-    cookie = next(v for k, v in answer.headers.multi_items() if k == "set-cookie" and v.startswith("exhaust_session="))
+    cookie = next(
+        v for k, v in answer.headers.multi_items() if k == "set-cookie" and v.startswith("exhaust_session=")
+    )
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
     assert token not in cookie
     client.close()

@@ -35,7 +35,11 @@ def stored(dash: LiveApi, mids: list[str]) -> int:
         table = sa.table("telemetry_event", sa.column("mid"))
         total = 0
         for start in range(0, len(mids), 1000):
-            query = sa.select(sa.func.count()).select_from(table).where(table.c.mid.in_(mids[start : start + 1000]))
+            query = (
+                sa.select(sa.func.count())
+                .select_from(table)
+                .where(table.c.mid.in_(mids[start : start + 1000]))
+            )
             total += conn.execute(query).scalar_one()
         return total
 
@@ -69,16 +73,30 @@ BAD_EVENTS = [
     ("ets as text", lambda e: {**e, "ets": "1700000000000"}, "events[1].ets must be the event time"),
     ("version 2", lambda e: {**e, "ver": "2.1"}, "events[1].ver must be 3.0"),
     ("lower-case eid", lambda e: {**e, "eid": "interact"}, "events[1].eid must be an upper-case"),
-    ("no channel", lambda e: {**e, "context": {**e["context"], "channel": ""}}, "events[1].context.channel is missing"),
-    ("no pdata", lambda e: {**e, "context": {k: v for k, v in e["context"].items() if k != "pdata"}}, "events[1].context.pdata is missing"),
+    (
+        "no channel",
+        lambda e: {**e, "context": {**e["context"], "channel": ""}},
+        "events[1].context.channel is missing",
+    ),
+    (
+        "no pdata",
+        lambda e: {**e, "context": {k: v for k, v in e["context"].items() if k != "pdata"}},
+        "events[1].context.pdata is missing",
+    ),
     ("no actor", lambda e: {k: v for k, v in e.items() if k != "actor"}, "events[1].actor is missing"),
     ("click without id", lambda e: {**e, "edata": {"type": "CLICK"}}, "events[1].edata.id is missing"),
-    ("cdata not a list", lambda e: {**e, "context": {**e["context"], "cdata": "x"}}, "events[1].context.cdata must be a list"),
+    (
+        "cdata not a list",
+        lambda e: {**e, "context": {**e["context"], "cdata": "x"}},
+        "events[1].context.cdata must be a list",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case", "spoil", "message"), BAD_EVENTS, ids=[c[0] for c in BAD_EVENTS])
-def test_a_bad_event_refuses_the_whole_body_with_a_clear_message(dash: LiveApi, auth, case, spoil, message) -> None:
+def test_a_bad_event_refuses_the_whole_body_with_a_clear_message(
+    dash: LiveApi, auth, case, spoil, message
+) -> None:
     good, bad = event(), spoil(event())
     answer = send(dash, body([good, bad]), auth)
     assert answer.status_code == 400, answer.text
@@ -91,7 +109,12 @@ def test_a_bad_event_refuses_the_whole_body_with_a_clear_message(dash: LiveApi, 
 
 @pytest.mark.parametrize(
     ("payload", "message"),
-    [({}, "events is missing"), ({"events": []}, "events is empty"), ({"events": {}}, "events must be a list"), ([], "request body must be a JSON object")],
+    [
+        ({}, "events is missing"),
+        ({"events": []}, "events is empty"),
+        ({"events": {}}, "events must be a list"),
+        ([], "request body must be a JSON object"),
+    ],
 )
 def test_bodies_without_events_are_refused(dash: LiveApi, auth, payload, message) -> None:
     answer = send(dash, payload, auth)
@@ -99,9 +122,13 @@ def test_bodies_without_events_are_refused(dash: LiveApi, auth, payload, message
 
 
 def test_not_json_and_wrong_content_type(dash: LiveApi, auth) -> None:
-    broken = httpx.post(f"{dash.url}/v1/telemetry", content=b"{not json", headers={**auth, "Content-Type": "application/json"})
+    broken = httpx.post(
+        f"{dash.url}/v1/telemetry", content=b"{not json", headers={**auth, "Content-Type": "application/json"}
+    )
     assert broken.status_code == 400 and broken.json()["params"]["errmsg"] == "request body is not valid JSON"
-    text = httpx.post(f"{dash.url}/v1/telemetry", content=b"x", headers={**auth, "Content-Type": "text/plain"})
+    text = httpx.post(
+        f"{dash.url}/v1/telemetry", content=b"x", headers={**auth, "Content-Type": "text/plain"}
+    )
     assert text.status_code == 415
 
 
@@ -134,5 +161,10 @@ def test_who_may_send(dash: LiveApi, auth) -> None:
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read(dash: LiveApi, auth) -> None:
     huge = b'{"events": [' + b" " * (17 * 1024 * 1024) + b"]}"
-    answer = httpx.post(f"{dash.url}/v1/telemetry", content=huge, headers={**auth, "Content-Type": "application/json"}, timeout=60)
+    answer = httpx.post(
+        f"{dash.url}/v1/telemetry",
+        content=huge,
+        headers={**auth, "Content-Type": "application/json"},
+        timeout=60,
+    )
     assert answer.status_code == 413

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from exhaust.engine.backend import open_backend
@@ -28,7 +26,19 @@ def figures(source, batch_id: str, engine: str = "duckdb"):
 
 
 def test_buckets_are_tens_then_one_hundred_alone() -> None:
-    assert BUCKETS == ("0–9", "10–19", "20–29", "30–39", "40–49", "50–59", "60–69", "70–79", "80–89", "90–99", "100")
+    assert BUCKETS == (
+        "0–9",
+        "10–19",
+        "20–29",
+        "30–39",
+        "40–49",
+        "50–59",
+        "60–69",
+        "70–79",
+        "80–89",
+        "90–99",
+        "100",
+    )
 
 
 def test_batch_figures_equal_the_hand_count(source) -> None:

@@ -29,7 +29,9 @@ RATIO_ID = "exhaust.download.ratio"
 router = APIRouter(tags=["telemetry"])
 
 
-def envelope(api_id: str, result: Any, *, status: int = 200, error: str | None = None, msgid: Any = None) -> JSONResponse:
+def envelope(
+    api_id: str, result: Any, *, status: int = 200, error: str | None = None, msgid: Any = None
+) -> JSONResponse:
     """Sunbird's telemetry API answer: `responseCode` SUCCESS, or CLIENT_ERROR / SERVER_ERROR with `errmsg`."""
     code = "SUCCESS" if error is None else ("CLIENT_ERROR" if status < 500 else "SERVER_ERROR")
     if status in (401, 403):
@@ -67,12 +69,18 @@ def caller(dash: Dashboard, request: Request) -> Principal | None:
 def _store(dash: Dashboard, request: Request, raw: bytes) -> JSONResponse:
     principal = caller(dash, request)
     if principal is None:
-        return envelope(API_ID, None, status=401, error="A valid bearer token (or dashboard session) is required.")
+        return envelope(
+            API_ID, None, status=401, error="A valid bearer token (or dashboard session) is required."
+        )
     try:
         data = parse_json(request.headers.get("content-type"), raw)
     except ApiError as error:
         return envelope(API_ID, None, status=error.status, error=error.message)
-    msgid = data.get("params", {}).get("msgid") if isinstance(data, dict) and isinstance(data.get("params"), dict) else None
+    msgid = (
+        data.get("params", {}).get("msgid")
+        if isinstance(data, dict) and isinstance(data.get("params"), dict)
+        else None
+    )
     try:
         rows = parse_batch(data, int(time.time() * 1000))
     except BadInput as error:
@@ -81,7 +89,11 @@ def _store(dash: Dashboard, request: Request, raw: bytes) -> JSONResponse:
         foreign = next((r for r in rows if r.channel != principal.channel), None)
         if foreign is not None:
             return envelope(
-                API_ID, None, status=403, error="events of another channel cannot be sent with this token", msgid=msgid
+                API_ID,
+                None,
+                status=403,
+                error="events of another channel cannot be sent with this token",
+                msgid=msgid,
             )
     stored = dash.store.store_events(rows)
     received = len(data["events"])
@@ -103,7 +115,9 @@ def _ratio(dash: Dashboard, request: Request) -> Response:
     if principal is None:
         return envelope(RATIO_ID, None, status=401, error="A valid bearer token is required.")
     if not (principal.is_org_admin or principal.is_service):
-        return envelope(RATIO_ID, None, status=403, error="The download ratio is for org admins and services.")
+        return envelope(
+            RATIO_ID, None, status=403, error="The download ratio is for org admins and services."
+        )
     try:
         start, end = date_range(request.query_params.get("from"), request.query_params.get("to"))
     except BadInput as error:
@@ -111,7 +125,9 @@ def _ratio(dash: Dashboard, request: Request) -> Response:
     try:
         ratio = dash.ratio.compute(start, end, principal.channel)
     except ExhaustError:
-        return envelope(RATIO_ID, None, status=503, error="The platform data could not be read; try again shortly.")
+        return envelope(
+            RATIO_ID, None, status=503, error="The platform data could not be read; try again shortly."
+        )
     if request.query_params.get("format") == "csv":
         return Response("".join(ratio_csv(ratio)), media_type="text/csv; charset=utf-8")
     return envelope(RATIO_ID, {"channel": principal.channel, **ratio.as_json()})

@@ -31,9 +31,34 @@ class Chart:
     width: int = WIDTH
     height: int = HEIGHT
     baseline: float = HEIGHT - BOTTOM
+    horizontal: bool = False
+    label_width: float = 0
 
 
-def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], texts: Sequence[str] | None = None) -> Chart:
+ROW, LABEL_WIDTH, VALUE_WIDTH = 22, 170, 60
+
+
+def hbar_chart(title: str, labels: Sequence[str], values: Sequence[float], texts: Sequence[str]) -> Chart:
+    """Horizontal bars, one row per name (districts, blocks: names too long to sit under a bar)."""
+    largest = max(values, default=0) or 1
+    span = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    bars = tuple(
+        Bar(
+            label=label,
+            value_text=text,
+            x=LABEL_WIDTH,
+            y=index * ROW + 4,
+            width=round(span * (value or 0) / largest, 1),
+            height=ROW - 8,
+        )
+        for index, (label, value, text) in enumerate(zip(labels, values, texts, strict=True))
+    )
+    return Chart(title, bars, height=max(len(bars), 1) * ROW, horizontal=True, label_width=LABEL_WIDTH)
+
+
+def bar_chart(
+    title: str, labels: Sequence[str], values: Sequence[float], texts: Sequence[str] | None = None
+) -> Chart:
     """Vertical bars scaled to the largest value (all-zero data gives flat bars, not a division by zero)."""
     count = max(len(values), 1)
     plot_width = WIDTH - LEFT - RIGHT

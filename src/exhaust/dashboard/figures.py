@@ -140,7 +140,9 @@ class Catalog:
 
     def _compute(self, filters: dict[str, object]) -> tuple[CourseRow, ...]:
         source = self._source()
-        courses = sorted(source.search_collections(filters), key=lambda c: (str(c.get("name") or ""), c["identifier"]))
+        courses = sorted(
+            source.search_collections(filters), key=lambda c: (str(c.get("name") or ""), c["identifier"])
+        )
         if not courses:
             return ()
         batches = source.tables.read("course_batch", {"courseid": [c["identifier"] for c in courses]})

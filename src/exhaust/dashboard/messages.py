@@ -52,6 +52,8 @@ EN: dict[str, str] = {
     "batch.area_block": "Block",
     "batch.unknown_area": "Not given",
     "batch.area_percent": "Completion (%)",
+    "batch.top_areas": "The chart shows the {shown} largest of {total}; the table has them all.",
+    "batch.area_table": "Table of all {count}",
     "batch.reports": "Reports",
     "batch.download": "Download File",
     "batch.download_label": "Download File: {report}",

@@ -55,7 +55,8 @@ class RatioCollector(Collector):
         for tenant in figures.tenants:
             per_tenant.add_metric([tenant.key], tenant.ratio or 0.0)
         overall = GaugeMetricFamily(
-            "exhaust_download_ratio_all", "Report downloads per batch with enrolments, last 30 days, all tenants."
+            "exhaust_download_ratio_all",
+            "Report downloads per batch with enrolments, last 30 days, all tenants.",
         )
         overall.add_metric([], figures.overall.ratio or 0.0)
         return [per_tenant, overall]

@@ -25,7 +25,7 @@ from exhaust.api.context import in_thread
 from exhaust.api.dataset_requests import submit_as, visible
 from exhaust.api.envelope import ApiError
 from exhaust.api.validation import parse_submit
-from exhaust.dashboard.charts import bar_chart
+from exhaust.dashboard.charts import bar_chart, hbar_chart
 from exhaust.dashboard.messages import choose_language, translator
 from exhaust.dashboard.ratio import date_range, ratio_csv
 from exhaust.dashboard.service import Dashboard
@@ -121,7 +121,9 @@ def home(request: Request) -> Response:
     return RedirectResponse(f"{PREFIX}/courses", status_code=303)
 
 
-def _signin_page(request: Request, status: int = 200, error: str | None = None, note: str | None = None) -> Response:
+def _signin_page(
+    request: Request, status: int = 200, error: str | None = None, note: str | None = None
+) -> Response:
     csrf = request.cookies.get(SIGNIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
     response = render(
         request,
@@ -244,7 +246,7 @@ def _charts(t: Any, summary: BatchSummary) -> dict[str, Any]:
     area_charts = {}
     for name, areas in (("districts", summary.districts), ("blocks", summary.blocks)):
         top = areas[:MAX_AREAS_CHARTED]
-        area_charts[name] = bar_chart(
+        area_charts[name] = hbar_chart(
             t(f"batch.{name}"),
             [a.name or t("batch.unknown_area") for a in top],
             [a.percent for a in top],

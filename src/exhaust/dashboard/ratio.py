@@ -126,7 +126,10 @@ class RatioReport:
         d, e = self.store.downloads, self.store.events
         engine = self.store.engine
         downloads = sa.select(
-            d.c.channel, d.c.course_id, _day(engine, d.c.downloaded_at).label("day"), sa.func.count().label("n")
+            d.c.channel,
+            d.c.course_id,
+            _day(engine, d.c.downloaded_at).label("day"),
+            sa.func.count().label("n"),
         ).where(d.c.downloaded_at >= low, d.c.downloaded_at < high)
         clicks = sa.select(
             e.c.channel, e.c.course_id, _day(engine, e.c.event_time).label("day"), sa.func.count().label("n")
@@ -186,7 +189,9 @@ class RatioReport:
         for offset in range((end - start).days + 1):
             day = start + timedelta(days=offset)
             down, click = per_day.get(day, [0, 0])
-            days.append(DayFigure(day, down, click, round(down / total_batches, 3) if total_batches else None))
+            days.append(
+                DayFigure(day, down, click, round(down / total_batches, 3) if total_batches else None)
+            )
         return DownloadRatio(start, end, overall, tenants_out, courses_out, tuple(days))
 
 

@@ -101,5 +101,7 @@ class Sessions:
             return
         with self.store.engine.begin() as conn:
             conn.execute(
-                sa.delete(self.store.sessions).where(self.store.sessions.c.session_hash == _digest(session_id))
+                sa.delete(self.store.sessions).where(
+                    self.store.sessions.c.session_hash == _digest(session_id)
+                )
             )

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from exhaust.jobs.db import UTCDateTime, is_postgres, utcnow
 
+
 def _tables(metadata: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table, sa.Table]:
     events = sa.Table(
         f"{prefix}telemetry_event",
