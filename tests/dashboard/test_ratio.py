@@ -18,7 +18,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from exhaust.dashboard.store import DashboardStore, Download
+from exhaust.dashboard.store import DashboardStore
 from exhaust.dashboard.telemetry import download_click, parse_batch
 from tests.api.live import LiveApi
 from tests.dashboard.data import ADMIN, B1, B2, CHANNEL, COURSE, COURSE_2, MENTOR_1, OTHER_CHANNEL
@@ -27,12 +27,19 @@ RANGE = {"from": "2024-01-01", "to": "2024-01-07"}
 
 
 def place(store: DashboardStore, day: int, course: str, batch: str, channel: str = CHANNEL) -> None:
-    store.record_download(Download(channel, course, batch, "progress-exhaust", "R", f"k/{uuid.uuid4()}"))
-    with store.engine.begin() as conn:  # move it to the day wanted
+    """One download on a day of January 2024 (a row as `record_download` writes it, dated then)."""
+    with store.engine.begin() as conn:
         conn.execute(
-            sa.update(store.downloads)
-            .where(store.downloads.c.downloaded_at > datetime(2025, 1, 1, tzinfo=UTC))
-            .values(downloaded_at=datetime(2024, 1, day, 12, tzinfo=UTC))
+            sa.insert(store.downloads).values(
+                id=uuid.uuid4().hex,
+                downloaded_at=datetime(2024, 1, day, 12, tzinfo=UTC),
+                channel=channel,
+                course_id=course,
+                batch_id=batch,
+                dataset="progress-exhaust",
+                request_id="R",
+                file_key=f"progress-exhaust/R/{batch}_progress_202401{day:02d}.zip",
+            )
         )
 
 
