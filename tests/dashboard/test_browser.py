@@ -54,6 +54,17 @@ def test_mentor_downloads_the_progress_report_and_the_ratio_moves(page, dash: Li
     mentor = dash.token(CHANNEL, "COURSE_MENTOR", user=MENTOR_1)
     sign_in(page, mentor, f"/dashboard/batches/{B1}")
 
+    cookie = next(c for c in page.context.cookies() if c["name"] == "exhaust_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert page.locator("html").get_attribute("lang") == "en"
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                 .filter(el => el.labels.length === 0).map(el => el.outerHTML)"""
+    )
+    assert unlabelled == []  # every control has a label
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+
     want = expected_summary()
     figure = lambda name: page.locator(f'[data-figure="{name}"]').inner_text()  # noqa: E731
     assert figure("enrolled") == str(want["enrolled"]) == "12"

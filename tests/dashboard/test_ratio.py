@@ -173,3 +173,12 @@ def test_the_gauge_on_metrics(dash: LiveApi, placed) -> None:
     assert "# TYPE exhaust_download_ratio gauge" in text
     assert re.search(r'^exhaust_download_ratio\{channel="ch-dash"\} [0-9.]+$', text, re.M)
     assert re.search(r"^exhaust_download_ratio_all [0-9.]+$", text, re.M)
+
+
+def test_pages_speak_the_language_asked_for(dash: LiveApi) -> None:
+    hindi = httpx.get(f"{dash.url}/dashboard/sign-in", params={"lang": "hi"})
+    assert '<html lang="hi">' in hindi.text and "साइन इन" in hindi.text
+    by_header = httpx.get(f"{dash.url}/dashboard/sign-in", headers={"Accept-Language": "hi-IN,hi;q=0.9"})
+    assert '<html lang="hi">' in by_header.text
+    english = httpx.get(f"{dash.url}/dashboard/sign-in", headers={"Accept-Language": "fr-FR"})
+    assert '<html lang="en">' in english.text and "Paste the API token" in english.text

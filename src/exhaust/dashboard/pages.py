@@ -8,7 +8,6 @@ own `submit_as`, so the dashboard can request nothing the API would refuse.
 
 from __future__ import annotations
 
-import functools
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from exhaust.api.auth import may_act_on_batch
 from exhaust.api.batches import BatchFacts
@@ -37,7 +37,7 @@ from exhaust.dashboard.session import (
     same_token,
 )
 from exhaust.engine.summary import BUCKETS, BatchSummary
-from exhaust.errors import BadInput, ExhaustError
+from exhaust.errors import BadInput, ExhaustError, SourceDown
 from exhaust.jobs.datasets import DATASETS, KEY_REQUIRED
 from exhaust.jobs.store import FAILED, SUCCESS
 from exhaust.jobs.views import job_response
@@ -149,7 +149,10 @@ def signin_form(request: Request) -> Response:
 
 @router.post("/sign-in")
 async def signin(request: Request) -> Response:
-    form = await _form(request)
+    return await run_in_threadpool(_signin, request, await _form(request))
+
+
+def _signin(request: Request, form: dict[str, str]) -> Response:
     if not same_token(request.cookies.get(SIGNIN_CSRF_COOKIE), form.get(CSRF_FIELD)):
         return error_page(request, None, 403, "error.csrf")
     dash = dashboard_of(request)
@@ -175,7 +178,10 @@ async def signin(request: Request) -> Response:
 
 @router.post("/sign-out")
 async def signout(request: Request) -> Response:
-    form = await _form(request)
+    return await run_in_threadpool(_signout, request, await _form(request))
+
+
+def _signout(request: Request, form: dict[str, str]) -> Response:
     dash, session = _current(request)
     if session is None:
         return _to_signin(request)
@@ -236,9 +242,14 @@ def tag_of(facts: BatchFacts) -> str:
 
 
 def _requests(dash: Dashboard, session: Session, facts: BatchFacts) -> list[dict]:
+    """The batch's requests the user may see, newest first (a source outage raises SourceDown)."""
     principal = session.principal
     jobs = dash.api.store.list(tag_of(facts), channel=principal.channel, limit=50)
-    return [job_response(job, dash.api.signer) for job in visible(dash.api, principal, jobs)]
+    try:
+        shown = visible(dash.api, principal, jobs)
+    except ApiError as error:  # the source could not be read to check the batches
+        raise SourceDown(error.message) from None
+    return [job_response(job, dash.api.signer) for job in shown]
 
 
 def _charts(t: Any, summary: BatchSummary) -> dict[str, Any]:
@@ -267,6 +278,7 @@ def _render_batch(
 ) -> Response:
     try:
         summary = dash.figures.summary(facts.batch_id)
+        jobs = _requests(dash, session, facts)
     except ExhaustError:
         return error_page(request, session, 503, "error.source_down")
     language = choose_language(request.query_params.get("lang"), request.headers.get("accept-language"))
@@ -279,7 +291,7 @@ def _render_batch(
         summary=summary,
         buckets=BUCKETS,
         reports=[(d, d in KEY_REQUIRED) for d in DATASETS],
-        jobs=_requests(dash, session, facts),
+        jobs=jobs,
         queued=queued,
         form_error=form_error,
         figures_at=datetime.now(UTC).strftime("%H:%M:%S UTC"),
@@ -305,7 +317,11 @@ def batch_requests(request: Request, batch_id: str) -> Response:
     if isinstance(found, Response):
         return found
     dash, session, facts = found
-    return render(request, "_requests.html.j2", session, facts=facts, jobs=_requests(dash, session, facts))
+    try:
+        jobs = _requests(dash, session, facts)
+    except SourceDown:
+        return error_page(request, session, 503, "error.source_down")
+    return render(request, "_requests.html.j2", session, facts=facts, jobs=jobs)
 
 
 @router.get("/batches/{batch_id}/summary.json")
@@ -341,6 +357,11 @@ def batch_summary_json(request: Request, batch_id: str) -> Response:
 async def download_file(request: Request, batch_id: str) -> Response:
     """Download File: queue the report through the API's submit path, then back to the batch page."""
     form = await _form(request)
+    ctx = dashboard_of(request).api
+    return await in_thread(ctx, _download_file, request, batch_id, form)
+
+
+def _download_file(request: Request, batch_id: str, form: dict[str, str]) -> Response:
     found = _batch(request, batch_id)
     if isinstance(found, Response):
         return found
@@ -360,11 +381,9 @@ async def download_file(request: Request, batch_id: str) -> Response:
     page = f"{PREFIX}/batches/{quote(batch_id, safe='')}"
     try:
         submit = parse_submit(body)
-        ctx = dash.api
-        await in_thread(ctx, submit_as, ctx, session.principal, session.principal.channel, submit, request)
+        submit_as(dash.api, session.principal, session.principal.channel, submit, request)
     except ApiError as error:
-        again = functools.partial(_render_batch, form_error=error.message, status=error.status)
-        return await in_thread(dash.api, again, request, dash, session, facts)
+        return _render_batch(request, dash, session, facts, form_error=error.message, status=error.status)
     return RedirectResponse(f"{page}?{urlencode({'queued': dataset})}#requests", status_code=303)
 
 
