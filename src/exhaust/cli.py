@@ -171,6 +171,9 @@ def _register_subcommands() -> None:
 
     app.command("emit")(emit)
     app.add_typer(emission_app, name="emission", help="cQube emission: tokens, ingestion, counts.")
+    from exhaust.dashboard.cli import dashboard_app
+
+    app.add_typer(dashboard_app, name="dashboard", help="Open the course dashboard (sign-in tokens).")
     from exhaust.notify.job_mail import job_mailer
 
     register_jobs(app, end_hook=job_mailer)

@@ -60,3 +60,5 @@ class EmittedFileRejected(BadInput):
 
 class EmissionUnauthorized(ExhaustError):
     """An emission API call without a valid, unexpired, unrevoked token."""
+class SourceDown(ExhaustError):
+    """The platform data could not be read just now (a transient outage; try again shortly)."""

@@ -211,6 +211,14 @@ class Settings(BaseSettings):
     def _json_options(cls, value: object) -> object:
         """Also a JSON text when given directly (as the environment gives it)."""
         return json.loads(value) if isinstance(value, str) and value.strip() else value or {}
+    # Course dashboard and telemetry (dashboard/).
+    dashboard_cache_seconds: float = Field(
+        60, ge=0, description="The dashboard reuses a batch's computed figures this long."
+    )
+    dashboard_session_hours: float = Field(8, gt=0, description="A dashboard sign-in lasts this long.")
+    telemetry_max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest POST /v1/telemetry body (10,000 events fit)."
+    )
 
     def source_spec(self) -> str:
         """The configured source, defaulting to the demo data folder."""

@@ -20,6 +20,7 @@ from exhaust.api import dataset_requests, downloads, ops, schedules_tpd
 from exhaust.api.context import open_context
 from exhaust.api.envelope import CLIENT_ERROR, NOT_FOUND, ApiError, api_id_for, error
 from exhaust.api.middleware import ApiMiddleware
+from exhaust.dashboard.mount import mount_dashboard
 from exhaust.emission.router import build_router as build_emission_router
 from exhaust.settings import Settings, get_settings
 
@@ -89,10 +90,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    mount_dashboard(app, context)  # the course dashboard, telemetry and download ratio
     app.add_middleware(
         ApiMiddleware,
         max_body=settings.api_max_body_bytes,
         metrics=context.metrics,
-        body_limits={"/data/upload": settings.emission_max_upload_bytes + 1024 * 1024},
+        body_limits={
+            "/data/upload": settings.emission_max_upload_bytes + 1024 * 1024,
+            "/v1/telemetry": settings.telemetry_max_body_bytes,
+        },
     )
     return app

@@ -37,6 +37,8 @@ class ApiContext:
     #: At most one call per thread is handed over; the rest wait in the event loop, so the threads
     #: never race ahead of it for the GIL while answers wait to be sent.
     slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(10))
+    #: Called with the key of each file served by `/download/` (the dashboard counts downloads).
+    on_download: list[Callable[[str], None]] = field(default_factory=list)
 
 
 def open_context(settings: Settings) -> ApiContext:

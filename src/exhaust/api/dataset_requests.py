@@ -38,6 +38,7 @@ from exhaust.api.envelope import (
 from exhaust.api.middleware import log
 from exhaust.api.validation import (
     LIST_LIMIT,
+    SubmitRequest,
     check_dataset_request,
     parse_json,
     parse_limit,
@@ -207,6 +208,16 @@ def _submit(ctx: ApiContext, request: Request, raw: bytes) -> dict:
     principal = authenticate(ctx, request)
     submit = parse_submit(parse_json(request.headers.get("content-type"), raw))
     channel = require_channel(principal, request)
+    return submit_as(ctx, principal, channel, submit, request)
+
+
+def submit_as(
+    ctx: ApiContext, principal: Principal, channel: str, submit: SubmitRequest, request: Request
+) -> dict:
+    """Check and queue a parsed submit for an authenticated caller acting for `channel`.
+
+    The API's submit and the dashboard's Download File both end here, so they apply the same rules.
+    """
     requested_by = requester(principal, submit.requested_by)
     selector = check_dataset_request(submit)
     request.state.dataset = submit.dataset

@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse
 
 from exhaust.api.context import context_of
 from exhaust.api.envelope import FORBIDDEN, NOT_FOUND, ApiError
+from exhaust.api.middleware import describe, log
 from exhaust.outputs.signing import ExpiredDownloadLink, InvalidDownloadLink
 
 router = APIRouter(tags=["downloads"])
@@ -33,6 +34,11 @@ def download(request: Request, key: str, expires: str = "", signature: str = "")
     path = ctx.storage.local_path(key)
     if path is None or not path.is_file():
         raise ApiError(NOT_FOUND, "This file no longer exists.")
+    for hook in ctx.on_download:
+        try:
+            hook(key)
+        except Exception as exc:  # counting a download never stops it
+            log.warning("recording the download failed: %s", describe(exc))
     name = PurePosixPath(key).name
     media = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return FileResponse(path, media_type=media, filename=name)

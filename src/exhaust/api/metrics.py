@@ -137,6 +137,10 @@ def endpoint_of(path: str) -> str:
         return "download"
     if path in ("/healthz", "/metrics"):
         return path.lstrip("/")
+    if path.startswith("/dashboard"):
+        return "dashboard"
+    if path in ("/v1/telemetry", "/v1/download-ratio"):
+        return path.rsplit("/", 1)[1]
     if path.startswith(("/docs", "/openapi", "/redoc")):
         return "docs"
     return "other"

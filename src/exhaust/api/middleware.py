@@ -46,8 +46,9 @@ class ApiMiddleware:
     ) -> None:
         self.app = app
         self.max_body = max_body
-        self.body_limits = body_limits or {}  # paths that take larger bodies (file uploads)
         self.metrics = metrics
+        #: Paths with a body limit of their own (emission file uploads, telemetry batches of 10,000 events).
+        self.body_limits = body_limits or {}
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -81,12 +82,12 @@ class ApiMiddleware:
             if declared == -1:
                 await self._answer(send_timed, path, 400, CLIENT_ERROR, "Content-Length is not a number")
             elif declared is not None and declared > max_body:
-                await self._answer(send_timed, path, 413, CLIENT_ERROR, self._too_large())
+                await self._answer(send_timed, path, 413, CLIENT_ERROR, self._too_large(max_body))
             else:
                 await self.app(scope, receive_limited, send_timed)
         except BodyTooLarge:
             if not state["sent"]:
-                await self._answer(send_timed, path, 413, CLIENT_ERROR, self._too_large())
+                await self._answer(send_timed, path, 413, CLIENT_ERROR, self._too_large(max_body))
         except Exception as exc:
             self._unexpected(scope, exc)
             if not state["sent"]:
@@ -105,8 +106,9 @@ class ApiMiddleware:
                 seconds * 1000,
             )
 
-    def _too_large(self) -> str:
-        return f"request body is larger than the limit of {self.max_body} bytes"
+    @staticmethod
+    def _too_large(limit: int) -> str:
+        return f"request body is larger than the limit of {limit} bytes"
 
     @staticmethod
     def _declared_length(scope: Scope) -> int | None:

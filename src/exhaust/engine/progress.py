@@ -103,6 +103,12 @@ def _progress_by_collection(lx: Learners, nodes: list[CollectionNode]) -> ir.Tab
     return joined.select("userid", "position", progress=progress)
 
 
+def course_progress(lx: Learners) -> ir.Table:
+    """One row per learner: `userid` and `progress`, the course's (root's) progress as in the report."""
+    by_collection = _progress_by_collection(lx, [lx.data.hierarchy.root])
+    return by_collection.select("userid", "progress")
+
+
 def _attempts(lx: Learners, source: Source, assessments: list[str], columns: list[str]) -> ir.Table:
     """This batch's scored attempts at the collection's assessments, loaded into the backend."""
     data = lx.data
