@@ -44,3 +44,14 @@ class HierarchyNotFound(ExhaustError):
     def __init__(self, collection_id: str) -> None:
         super().__init__(f"no content hierarchy for collection {collection_id}")
         self.collection_id = collection_id
+
+
+class EncryptedValues(BadInput):
+    """A report would show Sunbird ciphertext (the PII salt is unset or wrong): it is refused, never written."""
+
+    def __init__(self, header: str, salt_set: bool) -> None:
+        reason = "does not decrypt them" if salt_set else "is not set"
+        super().__init__(
+            f"{header} holds Sunbird-encrypted values and EXHAUST_SUNBIRD_ENCRYPTION_KEY {reason}: "
+            "set it to the platform's sunbird_encryption_key"
+        )

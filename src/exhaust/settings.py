@@ -127,6 +127,15 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="PEM public key file per channel (JSON; * for any) for PUBLIC_KEY_ENCRYPTED_DATASET.",
     )
+    # --- Sunbird parity (issue 13) ---
+    assessment_archive_url: str = Field(
+        "",
+        description="Sunbird's archived assessment data (<url>/<batchId>_<collectionId>/*-*-*.csv, any fsspec "
+        "URL), read by the response exhaust beside the live attempts; empty: none.",
+    )
+    assessment_archive_options: dict = Field(
+        default_factory=dict, description="Extra fsspec options for the assessment archive as JSON."
+    )
 
     def source_spec(self) -> str:
         """The configured source, defaulting to the demo data folder."""

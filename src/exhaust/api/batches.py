@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from exhaust.errors import HierarchyNotFound
 from exhaust.jobs.worker import SourceCache
 from exhaust.sources.base import Source
+from exhaust.sources.collections import collection_records
 
 MAX_CACHED = 10_000
 
@@ -98,18 +98,14 @@ class BatchDirectory:
     def _read(self, batch_ids: list[str]) -> dict[str, BatchFacts]:
         source = self._current_source()
         rows = source.tables.read("course_batch", {"batchid": batch_ids}).to_pylist()
-        courses: dict[str, dict | None] = {}
+        # The collection's search record first, its hierarchy root otherwise (as the worker decides).
+        courses = collection_records(source, [row.get("courseid") for row in rows if row.get("courseid")])
         facts: dict[str, BatchFacts] = {}
         for row in rows:
             batch_id, course_id = row.get("batchid"), row.get("courseid") or ""
             if batch_id in facts or not batch_id:
                 continue  # duplicate source rows: the first one counts
-            if course_id not in courses:
-                try:
-                    courses[course_id] = source.hierarchy(course_id) if course_id else None
-                except HierarchyNotFound:
-                    courses[course_id] = None
-            tree = courses[course_id] or {}
+            tree = courses.get(course_id) or {}
             channel = tree.get("channel")
             facts[batch_id] = BatchFacts(
                 batch_id=batch_id,

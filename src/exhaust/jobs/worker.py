@@ -238,7 +238,7 @@ class Worker:
         selector = check_request(job.job_id, job.request_data, job.encryption_key)
         lease.update(1, "finding batches")
         source = self._source()
-        plan = plan_batches(source, selector)
+        plan = plan_batches(source, selector, job.job_id)
         done = {entry.get("batchId"): entry for entry in attempt.processed}
         attempt.processed = [done[p.batch_id] for p in plan if p.batch_id in done]
         todo = [p for p in plan if p.batch_id not in done]

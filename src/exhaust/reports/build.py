@@ -10,18 +10,21 @@ from pathlib import Path
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from exhaust.engine.backend import open_backend
 from exhaust.engine.hierarchy import AssessmentRules
 from exhaust.engine.inputs import BatchData, load_batch
 from exhaust.engine.learners import learners
-from exhaust.errors import BadInput
-from exhaust.pii import decrypt_array
+from exhaust.errors import BadInput, EncryptedValues
+from exhaust.pii import decrypt_array, looks_encrypted
 from exhaust.reports.csv_writer import write_csv_parts
 from exhaust.reports.datasets import CHUNKED_DATASETS, DATASETS, Fields, RequestContext
 from exhaust.reports.profiles import Column, Profile, load_profile
+from exhaust.reports.refusals import NEEDS_HIERARCHY, check_collection
 from exhaust.settings import Settings, get_settings
 from exhaust.sources.base import Source
+from exhaust.sources.collections import collection_records, collection_tree
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,17 @@ def wanted_fields(profile: Profile) -> frozenset[str]:
 def decrypt_columns(
     table: pa.Table, columns: list[OutputColumn], encrypted: tuple[str, ...], salt: str
 ) -> pa.Table:
-    """Decrypt Sunbird-encrypted PII columns (already blank where consent is missing)."""
+    """Decrypt Sunbird-encrypted PII columns (already blank where consent is missing).
+
+    A value still encrypted afterwards (no salt configured, or the wrong one) fails the report: ciphertext
+    in Email ID is useless to the reader and hides that the deployment is misconfigured.
+    """
     for index, column in enumerate(columns):
         if column.field in encrypted:
-            table = table.set_column(index, table.field(index), decrypt_array(table.column(index), salt))
+            clear = decrypt_array(table.column(index), salt)
+            if pc.any(looks_encrypted(clear)).as_py():
+                raise EncryptedValues(column.header, bool(salt))
+            table = table.set_column(index, table.field(index), clear)
     return table
 
 
@@ -116,7 +126,11 @@ def build_report(
         settings.assessment_primary_categories,
     )
     clock = _Clock()
-    data = load_batch(source, batch_id, rules)
+    batch = source.batch(batch_id)
+    record = collection_records(source, [batch["courseid"]]).get(batch["courseid"])
+    check_collection(dataset, record)
+    tree = collection_tree(source, batch["courseid"], record, required=dataset in NEEDS_HIERARCHY)
+    data = load_batch(source, batch_id, rules, tree=tree)
     clock.lap("load")
     context = RequestContext(requested_channel, wanted_fields(chosen))
     kind = engine or settings.engine
