@@ -1,6 +1,7 @@
 """What the API needs to know about a batch before it queues or shows a request: does it exist, whose is it.
 
-Facts come from the configured source (`course_batch` and the course hierarchy) and are kept for
+Facts come from the configured source (`course_batch` and the collection's search record, else its
+hierarchy root, as `sources.collections` reads them) and are kept for
 `source_cache_seconds`, the same time a worker reuses an opened source, so a burst of identical submits
 reads the source once. A course's channel is its hierarchy's `channel`, the tenant that owns it; a course
 without a hierarchy falls back to the batch's `created_for` org ids.
