@@ -15,6 +15,8 @@ from exhaust.errors import HierarchyNotFound
 from exhaust.sources.base import Source
 
 RECORD_FIELDS = ("identifier", "name", "status", "channel", "userConsent")
+# Sunbird's validCollection asks for these statuses explicitly (search defaults to Live only).
+SEARCHED_STATUSES = ("Live", "Unlisted", "Retired")
 
 
 def collection_records(source: Source, collection_ids: Sequence[str]) -> dict[str, dict]:
@@ -23,7 +25,7 @@ def collection_records(source: Source, collection_ids: Sequence[str]) -> dict[st
     if not wanted:
         return {}
     records: dict[str, dict] = {}
-    for item in source.search_collections({"identifier": wanted}):
+    for item in source.search_collections({"identifier": wanted, "status": list(SEARCHED_STATUSES)}):
         identifier = item.get("identifier")
         if identifier in wanted and identifier not in records:
             records[identifier] = {f: item.get(f) for f in RECORD_FIELDS}
