@@ -66,7 +66,7 @@ def question_rows(attempts: pa.Table) -> pa.Table:
         pc.take(questions.offsets.cast(pa.int64()), parents),
     )
     if "archived" not in attempts.column_names:
-        attempts = attempts.append_column("archived", pa.array([False] * attempts.num_rows, pa.bool_()))
+        attempts = attempts.append_column("archived", pa.repeat(pa.scalar(False), attempts.num_rows))
     head = attempts.select(["user_id", "content_id", "attempt_id", "last_attempted_on", "archived"]).take(
         parents
     )
@@ -113,9 +113,9 @@ def with_attempts(data: BatchData, source: Source) -> BatchData:
     archived = source.archived_attempts(
         data.course_id, data.batch_id, ATTEMPT_COLUMNS, user_ids=data.user_ids
     )
-    attempts = live.append_column("archived", pa.array([False] * live.num_rows, pa.bool_()))
+    attempts = live.append_column("archived", pa.repeat(pa.scalar(False), live.num_rows))
     if archived is not None and archived.num_rows:
-        marked = archived.append_column("archived", pa.array([True] * archived.num_rows, pa.bool_()))
+        marked = archived.append_column("archived", pa.repeat(pa.scalar(True), archived.num_rows))
         attempts = pa.concat_tables([attempts, marked.cast(attempts.schema)])
     return dataclasses.replace(data, attempts=attempts)
 

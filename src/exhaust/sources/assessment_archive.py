@@ -6,7 +6,8 @@ files are Spark CSV: backslash escapes quotes (no doubled quotes), the text `nul
 `last_attempted_on` is epoch milliseconds and `question` is the question list as JSON text.
 
 `base` is any fsspec URL (a folder, `s3://bucket/prefix`, ...); a batch with no archive folder simply has
-no archived attempts.
+no archived attempts. Rows are converted one by one (the question JSON into its struct), like the other
+text formats; only the requested batch's folder is read.
 """
 
 from __future__ import annotations
