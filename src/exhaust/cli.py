@@ -59,6 +59,10 @@ def report(
             raise BadInput(f"{dataset} holds personal data: give --password to get it as a protected zip")
         if password and output.suffix != ".zip":
             raise BadInput("with --password the output is a zip: name it FILE.zip")
+        if not password and output.suffix.lower() == ".zip":
+            raise BadInput(
+                f"{output.name} names a zip: give --password for a protected zip, or name it FILE.csv"
+            )
         with _progress(f"Building {dataset} for {batch}"), tempfile.TemporaryDirectory() as work:
             target = Path(work) / (output.stem + ".csv") if password else output
             result = build_report(

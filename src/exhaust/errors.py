@@ -60,5 +60,18 @@ class EmittedFileRejected(BadInput):
 
 class EmissionUnauthorized(ExhaustError):
     """An emission API call without a valid, unexpired, unrevoked token."""
+
+
 class SourceDown(ExhaustError):
     """The platform data could not be read just now (a transient outage; try again shortly)."""
+
+
+class EncryptedValues(BadInput):
+    """A report would show Sunbird ciphertext (the PII salt is unset or wrong): it is refused, never written."""
+
+    def __init__(self, header: str, salt_set: bool) -> None:
+        reason = "does not decrypt them" if salt_set else "is not set"
+        super().__init__(
+            f"{header} holds Sunbird-encrypted values and EXHAUST_SUNBIRD_ENCRYPTION_KEY {reason}: "
+            "set it to the platform's sunbird_encryption_key"
+        )

@@ -137,6 +137,26 @@ def decrypt_array(values: pa.Array | pa.ChunkedArray, salt: str) -> pa.Array:
     return pc.if_else(undecrypted, values, clear)
 
 
+def looks_encrypted(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """True where a value is Sunbird ciphertext: base64 of whole AES blocks that decrypt, under Sunbird's
+    fixed key, with valid padding. It needs no salt, so a report can refuse to show ciphertext whatever
+    the configured salt is. Plain emails, phones and names are never base64 of whole blocks."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks else pa.array([], type=pa.string())
+    if pa.types.is_large_string(values.type) or pa.types.is_null(values.type):
+        values = values.cast(pa.string())
+    values = pc.replace_substring(values, "\\n", "\n")
+    found = np.zeros(len(values), dtype=bool)
+    for start in range(0, len(values), _SLICE):
+        part = values.slice(start, _SLICE)
+        decoded = [d for g in _groups(part) for d in _decode_base64(g) if d.data.shape[1] % _BLOCK == 0]
+        plain = _ecb([d.data for d in decoded], False)
+        for d, p in zip(decoded, plain, strict=True):
+            for group in _unpad(d.rows, p, 0):
+                found[start + group.rows] = True
+    return pa.array(found, type=pa.bool_())
+
+
 # --- vectorised implementation -------------------------------------------------------------------
 #
 # Values are processed in groups of equal byte length, each a 2-D uint8 array (one row per value),

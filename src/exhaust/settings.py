@@ -218,6 +218,14 @@ class Settings(BaseSettings):
     dashboard_session_hours: float = Field(8, gt=0, description="A dashboard sign-in lasts this long.")
     telemetry_max_body_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="Largest POST /v1/telemetry body (10,000 events fit)."
+    # --- Sunbird parity (issue 13) ---
+    assessment_archive_url: str = Field(
+        "",
+        description="Sunbird's archived assessment data (<url>/<batchId>_<collectionId>/*-*-*.csv, any fsspec "
+        "URL), read by the response exhaust beside the live attempts; empty: none.",
+    )
+    assessment_archive_options: dict = Field(
+        default_factory=dict, description="Extra fsspec options for the assessment archive as JSON."
     )
 
     def source_spec(self) -> str:

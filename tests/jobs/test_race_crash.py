@@ -57,7 +57,7 @@ def test_two_worker_processes_never_run_the_same_job(pg_setup, pg_url: str, tmp_
     assert len(lines) == 30  # one build per job ...
     assert len({line.split()[1] for line in lines}) == 2  # ... shared by both processes
     rows = [store.get(job.request_id) for job in jobs]
-    assert all(row.status == SUCCESS and row.iteration == 1 for row in rows)  # claimed exactly once each
+    assert all(row.status == SUCCESS and row.attempts == 1 for row in rows)  # claimed exactly once each
 
 
 def test_threads_claiming_at_once_get_distinct_jobs(pg_setup) -> None:
@@ -108,7 +108,7 @@ def test_killed_worker_job_is_finished_by_another_without_partial_files(
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         killed = store.get(job.request_id)
-        assert killed.status == PROCESSING and killed.iteration == 1
+        assert killed.status == PROCESSING and killed.attempts == 1
         assert [p["batchId"] for p in killed.processed_batches] == ["b1"]
         assert storage.list() == [killed.processed_batches[0]["filePath"]]  # b1 only, nothing half-written
 
@@ -122,7 +122,7 @@ def test_killed_worker_job_is_finished_by_another_without_partial_files(
     finally:
         watching.set()
         watcher.join()
-    assert finished.status == SUCCESS and finished.iteration == 2
+    assert finished.status == SUCCESS and (finished.attempts, finished.iteration) == (2, 1)
     assert rebuilt == ["b2"]  # resumed after the batch the dead worker finished
     assert [k.split("/")[-1].split("_")[0] for k in finished.download_urls] == ["b1", "b2"]
     assert storage.list() == sorted(finished.download_urls)

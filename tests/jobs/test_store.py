@@ -24,7 +24,7 @@ def submit(store: JobStore, data: dict | None = None, **kw):
 def test_new_request_is_submitted_with_sunbird_fields(store: JobStore) -> None:
     job, queued = submit(store, encryption_key="pw")
     assert queued
-    assert job.status == SUBMITTED and job.iteration == 0
+    assert job.status == SUBMITTED and job.iteration == 0 and job.attempts == 0
     assert job.tag == "do_c1_b1:ORG_1" and job.client_tag == "do_c1_b1"
     assert len(job.request_id) == 32 and job.request_id == job.request_id.upper()
     assert job.request_data == {"batchId": "b1"} and job.requested_channel == "ORG_1"
@@ -69,12 +69,16 @@ def test_failed_request_is_reset(store: JobStore) -> None:
     done = [{"batchId": "b1", "filePath": "progress-exhaust/x/b1.zip", "fileSize": 3}]
     store.finish(claimed, "w", status=FAILED, processed=done, execution_ms=7, message="boom")
     failed = store.get(claimed.request_id)
-    assert failed.status == FAILED and failed.iteration == 1 and failed.err_message == "boom"
+    assert (
+        failed.status == FAILED
+        and (failed.iteration, failed.attempts) == (1, 1)
+        and failed.err_message == "boom"
+    )
     assert failed.download_urls == ["progress-exhaust/x/b1.zip"]
 
     reset, queued = submit(store, {"batchFilter": ["b1", "b2"]}, encryption_key="new")
     assert queued and reset.request_id == failed.request_id
-    assert reset.status == SUBMITTED and reset.iteration == 0
+    assert reset.status == SUBMITTED and reset.iteration == 0 and reset.attempts == 0
     assert reset.err_message is None and reset.download_urls == [] and reset.processed_batches == []
     assert reset.dt_job_completed is None and reset.execution_time is None
     assert reset.request_data == {"batchFilter": ["b1", "b2"]} and reset.encryption_key == "new"
@@ -128,7 +132,7 @@ def test_claim_takes_each_job_once(store: JobStore) -> None:
     claimed = [store.claim(f"w{i}", lease_seconds=30, max_attempts=3) for i in range(4)]
     assert claimed[3] is None
     assert len({j.request_id for j in claimed[:3]}) == 3
-    assert all(j.status == PROCESSING and j.iteration == 1 for j in claimed[:3])
+    assert all(j.status == PROCESSING and (j.attempts, j.iteration) == (1, 0) for j in claimed[:3])
 
 
 def test_expired_lease_is_claimed_again_and_fenced(store: JobStore) -> None:
@@ -139,7 +143,11 @@ def test_expired_lease_is_claimed_again_and_fenced(store: JobStore) -> None:
 
     time.sleep(0.4)
     second = store.claim("other", lease_seconds=30, max_attempts=3)
-    assert second.request_id == first.request_id and second.iteration == 2 and second.lease_owner == "other"
+    assert (
+        second.request_id == first.request_id
+        and (second.attempts, second.iteration) == (2, 1)
+        and second.lease_owner == "other"
+    )
     assert not store.renew(first, "dead", lease_seconds=30, progress=50, phase="x")
     assert not store.finish(first, "dead", status=SUCCESS, processed=[], execution_ms=1)
     assert store.get(first.request_id).status == PROCESSING

@@ -50,7 +50,7 @@ def test_lifecycle_with_the_real_builder(store, storage, settings) -> None:
     assert run(make_worker(store, storage, settings)) == 1
     done = store.get(job.request_id)
     assert done.status == SUCCESS, done.err_message
-    assert done.iteration == 1 and done.err_message == "" and done.execution_time >= 0
+    assert (done.attempts, done.iteration) == (1, 0) and done.err_message == "" and done.execution_time >= 0
     day = time.strftime("%Y%m%d", time.gmtime(time.time() + 5.5 * 3600))  # Asia/Kolkata
     key = f"progress-exhaust/{job.request_id}/b1_progress_{day}.zip"
     assert done.download_urls == [key] and storage.list() == [key]
@@ -105,7 +105,7 @@ def test_failures_are_final_with_clear_messages(store, storage, settings, data, 
     job = submit(store, data)
     run(make_worker(store, storage, settings, stand_in_builder(calls)))
     done = store.get(job.request_id)
-    assert (done.status, done.err_message, done.iteration) == (FAILED, message, 1)
+    assert (done.status, done.err_message, done.iteration, done.attempts) == (FAILED, message, 1, 1)
     assert done.dt_job_completed is not None and calls == [] and storage.list() == []
 
 
@@ -143,14 +143,14 @@ def test_multi_batch_request_resumes_after_finished_batches(store, storage, sett
     worker = make_worker(store, storage, settings, builder)
     worker.run_one()
     waiting = store.get(job.request_id)
-    assert waiting.status == SUBMITTED and waiting.iteration == 1
+    assert waiting.status == SUBMITTED and (waiting.iteration, waiting.attempts) == (1, 1)
     assert waiting.err_message == "Attempt 1 of 3 failed (OSError: disk hiccup); it will be retried."
     assert [p["batchId"] for p in waiting.processed_batches] == ["b1"]
     broken.clear()
     calls.clear()
     worker.run_one()
     done = store.get(job.request_id)
-    assert done.status == SUCCESS and done.iteration == 2 and done.err_message == ""
+    assert done.status == SUCCESS and (done.attempts, done.iteration) == (2, 1) and done.err_message == ""
     assert calls == ["b2", "b3"]
     assert [u.split("/")[-1].split("_")[0] for u in done.download_urls] == ["b1", "b2", "b3"]
     assert all(storage.exists(u) for u in done.download_urls)
@@ -170,7 +170,7 @@ def test_transient_errors_are_retried_with_backoff_then_fail(store, storage, set
     fast.run_one()
     fast.run_one()
     done = store.get(job.request_id)
-    assert done.status == FAILED and done.iteration == 3
+    assert done.status == FAILED and (done.attempts, done.iteration) == (3, 3)
     assert (
         done.err_message
         == "The report could not be built after 3 attempts: ConnectionError: source unreachable"
@@ -191,7 +191,7 @@ def test_progress_and_phase_are_kept_while_running(store, storage, settings: Set
     first, second = seen
     assert first.status == PROCESSING and first.phase == "building b1" and 0 < first.progress < 50
     assert second.phase == "building b2" and 50 <= second.progress < 100
-    assert store.get(job.request_id).status == SUCCESS and store.get(job.request_id).iteration == 1
+    assert store.get(job.request_id).status == SUCCESS and store.get(job.request_id).attempts == 1
 
 
 def test_renewed_lease_keeps_a_slow_job(store, storage, settings: Settings) -> None:
@@ -207,7 +207,7 @@ def test_renewed_lease_keeps_a_slow_job(store, storage, settings: Settings) -> N
     stolen = [rival.run_one() for _ in range(15) if not time.sleep(0.1)]
     thread.join()
     assert stolen == [None] * 15
-    assert store.get(job.request_id).status == SUCCESS and store.get(job.request_id).iteration == 1
+    assert store.get(job.request_id).status == SUCCESS and store.get(job.request_id).attempts == 1
 
 
 def test_a_worker_that_lost_its_lease_writes_nothing(store, storage, settings) -> None:

@@ -95,3 +95,12 @@ def test_the_encryption_key_never_reaches_a_log_line(setup, caplog: pytest.LogCa
     assert caplog.records, "the worker logs its jobs"
     assert all(key not in record.getMessage() for record in caplog.records)
     assert key not in caplog.text
+
+
+def test_the_email_of_the_submitted_dataset_config_gets_the_mail(setup) -> None:
+    """The API stores `datasetConfig` itself as request_data, so its `email` is a top-level key there."""
+    inbox, _, store, worker = setup
+    store.submit("progress-exhaust", {"batchId": "b1", "email": "ops@org.in"}, tag="t6", channel="ch-1",
+                 requested_by="mentor-1")  # fmt: skip
+    assert worker.run(once=True) == 1
+    assert [r for r, _ in inbox.messages] == [["ops@org.in"]]

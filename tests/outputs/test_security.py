@@ -225,7 +225,7 @@ def test_job_text_key_without_a_key_fails_clearly(tmp_path: Path) -> None:
     )
     assert done.status == FAILED and zf is None
     assert "needs an encryption key" in done.err_message
-    assert done.iteration == 1  # a user error: not retried
+    assert (done.iteration, done.attempts) == (1, 1)  # a user error: not retried
 
 
 def test_job_public_key(tmp_path: Path, key_pair: tuple[bytes, bytes]) -> None:

@@ -1,6 +1,7 @@
 """What the API needs to know about a batch before it queues or shows a request: does it exist, whose is it.
 
-Facts come from the configured source (`course_batch` and the course hierarchy) and are kept for
+Facts come from the configured source (`course_batch` and the collection's search record, else its
+hierarchy root, as `sources.collections` reads them) and are kept for
 `source_cache_seconds`, the same time a worker reuses an opened source, so a burst of identical submits
 reads the source once. A course's channel is its hierarchy's `channel`, the tenant that owns it; a course
 without a hierarchy falls back to the batch's `created_for` org ids.
@@ -16,9 +17,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from exhaust.errors import HierarchyNotFound
 from exhaust.jobs.worker import SourceCache
 from exhaust.sources.base import Source
+from exhaust.sources.collections import collection_records
 
 MAX_CACHED = 10_000
 
@@ -98,18 +99,14 @@ class BatchDirectory:
     def _read(self, batch_ids: list[str]) -> dict[str, BatchFacts]:
         source = self._current_source()
         rows = source.tables.read("course_batch", {"batchid": batch_ids}).to_pylist()
-        courses: dict[str, dict | None] = {}
+        # The collection's search record first, its hierarchy root otherwise (as the worker decides).
+        courses = collection_records(source, [row.get("courseid") for row in rows if row.get("courseid")])
         facts: dict[str, BatchFacts] = {}
         for row in rows:
             batch_id, course_id = row.get("batchid"), row.get("courseid") or ""
             if batch_id in facts or not batch_id:
                 continue  # duplicate source rows: the first one counts
-            if course_id not in courses:
-                try:
-                    courses[course_id] = source.hierarchy(course_id) if course_id else None
-                except HierarchyNotFound:
-                    courses[course_id] = None
-            tree = courses[course_id] or {}
+            tree = courses.get(course_id) or {}
             channel = tree.get("channel")
             facts[batch_id] = BatchFacts(
                 batch_id=batch_id,

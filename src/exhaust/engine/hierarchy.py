@@ -10,6 +10,8 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from exhaust.errors import SourceDataError
+
 COLLECTION_MIME = "application/vnd.ekstep.content-collection"
 
 
@@ -74,7 +76,15 @@ def _is_trackable(node: dict) -> bool:
 
 def _children(node: dict) -> list[dict]:
     """Children in hierarchy order: by `index` when every child has one, else as listed."""
-    children = [c for c in node.get("children") or [] if isinstance(c, dict)]
+    raw = node.get("children")
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
+        shape = "is not a list" if not isinstance(raw, list) else "holds a value that is not a node object"
+        raise SourceDataError(
+            f"content hierarchy node {node.get('identifier') or '(no identifier)'}: children {shape}"
+        )
+    children = raw
     if children and all(isinstance(c.get("index"), int | float) for c in children):
         return sorted(children, key=lambda c: c["index"])
     return children

@@ -163,10 +163,12 @@ def unwrap_board(users: pa.Table) -> pa.Table:
     return users.set_column(users.schema.get_field_index("board"), "board", unwrapped)
 
 
-def load_batch(source: Source, batch_id: str, rules: AssessmentRules | None = None) -> BatchData:
-    """Read everything one batch's reports need, and only that."""
+def load_batch(
+    source: Source, batch_id: str, rules: AssessmentRules | None = None, *, tree: dict | None = None
+) -> BatchData:
+    """Read everything one batch's reports need, and only that (`tree`: the hierarchy, when already read)."""
     batch = source.batch(batch_id)
-    hierarchy = read_hierarchy(source.hierarchy(batch["courseid"]), rules)
+    hierarchy = read_hierarchy(tree if tree is not None else source.hierarchy(batch["courseid"]), rules)
     enrolments = source.enrolments(batch_id)
     enrolments = enrolments.filter(
         pc.and_(

@@ -15,10 +15,12 @@ import pyarrow as pa
 
 from exhaust.errors import BadInput, ExhaustError, HierarchyNotFound
 from exhaust.jobs.datasets import MAX_BATCHES, BatchSelector, check_batch_id
+from exhaust.reports.refusals import NEEDS_HIERARCHY, RetiredCollection
+from exhaust.reports.refusals import RETIRED as RETIRED  # re-exported: the API refuses with it
 from exhaust.sources.base import Source
+from exhaust.sources.collections import collection_records, is_retired
 
 NO_DATA = "No data found"
-RETIRED = "The request is made for retired collection"
 
 
 class NoData(ExhaustError):
@@ -26,13 +28,6 @@ class NoData(ExhaustError):
 
     def __init__(self) -> None:
         super().__init__(NO_DATA)
-
-
-class RetiredCollection(ExhaustError):
-    """Every requested batch belongs to a retired collection (Sunbird's message)."""
-
-    def __init__(self) -> None:
-        super().__init__(RETIRED)
 
 
 @dataclass(frozen=True)
@@ -44,33 +39,48 @@ class PlannedBatch:
     error: str | None = None
 
 
-def plan_batches(source: Source, selector: BatchSelector) -> list[PlannedBatch]:
-    """The batches to build, in request order (search results by batch id)."""
+def plan_batches(source: Source, selector: BatchSelector, dataset: str | None = None) -> list[PlannedBatch]:
+    """The batches to build, in request order (search results by batch id).
+
+    For a report that needs the hierarchy (`dataset` None counts as one), a batch whose collection has
+    none is marked with that error up front, so nothing is built for it.
+    """
     if selector.search is not None:
-        return _plan_search(source, selector.search)
-    rows = source.tables.read("course_batch", {"batchid": list(selector.batch_ids)}).to_pylist()
-    by_id = {row["batchid"]: row for row in rows}
-    found = [by_id[b] for b in selector.batch_ids if b in by_id]
-    if not found:
-        raise NoData()
-    return _without_retired(source, [(row["batchid"], row["courseid"]) for row in found])
+        planned = _plan_search(source, selector.search)
+    else:
+        rows = source.tables.read("course_batch", {"batchid": list(selector.batch_ids)}).to_pylist()
+        by_id = {row["batchid"]: row for row in rows}
+        found = [by_id[b] for b in selector.batch_ids if b in by_id]
+        if not found:
+            raise NoData()
+        planned = _without_retired(source, [(row["batchid"], row["courseid"]) for row in found])
+    if dataset is not None and dataset not in NEEDS_HIERARCHY:
+        return planned
+    return _with_missing_hierarchies(source, planned)
+
+
+def _with_missing_hierarchies(source: Source, planned: list[PlannedBatch]) -> list[PlannedBatch]:
+    missing: dict[str, str | None] = {}
+    for batch in planned:
+        if batch.collection_id not in missing:
+            try:
+                source.hierarchy(batch.collection_id)
+                missing[batch.collection_id] = None
+            except HierarchyNotFound as error:
+                missing[batch.collection_id] = error.message
+    return [PlannedBatch(b.batch_id, b.collection_id, b.error or missing[b.collection_id]) for b in planned]
 
 
 def _without_retired(source: Source, batches: Sequence[tuple[str, str]]) -> list[PlannedBatch]:
-    statuses: dict[str, str | None] = {}
-    missing: dict[str, str] = {}
-    for _, collection_id in batches:
-        if collection_id in statuses:
-            continue
-        try:
-            statuses[collection_id] = source.hierarchy(collection_id).get("status")
-        except HierarchyNotFound as error:
-            statuses[collection_id] = None
-            missing[collection_id] = error.message
+    """Batches of retired collections dropped, as Sunbird does, on the collections' search records.
+
+    A collection without a hierarchy is kept: only a report that needs the tree fails on it, when built.
+    """
+    records = collection_records(source, [collection_id for _, collection_id in batches])
     planned = [
-        PlannedBatch(batch_id, collection_id, missing.get(collection_id))
+        PlannedBatch(batch_id, collection_id)
         for batch_id, collection_id in batches
-        if statuses[collection_id] != "Retired"
+        if not is_retired(records.get(collection_id))
     ]
     if not planned:
         raise RetiredCollection()
@@ -102,7 +112,7 @@ def search_collections(source: Source, filters: Mapping[str, Sequence[str]]) -> 
 
 def _plan_search(source: Source, filters: Mapping[str, Sequence[str]]) -> list[PlannedBatch]:
     collections = search_collections(source, filters)
-    live = [c["identifier"] for c in collections if c.get("status") != "Retired"]
+    live = [c["identifier"] for c in collections if not is_retired(c)]
     if collections and not live:
         raise RetiredCollection()
     if not live:

@@ -63,6 +63,7 @@ def job_table(name: str, metadata: sa.MetaData) -> sa.Table:
         sa.Column("updated_at", UTCDateTime()),
         sa.Column("progress", sa.Integer()),
         sa.Column("phase", sa.String(200)),
+        sa.Column("attempts", sa.Integer()),  # claims so far; `iteration` is Sunbird's failed-run count
     )
 
 
@@ -126,6 +127,7 @@ class Job:
     dt_job_started: datetime | None
     progress: int | None
     phase: str | None
+    attempts: int = 0  # runs started (claims); `iteration` counts failed runs, as Sunbird does
 
     @property
     def dataset(self) -> str:
@@ -164,6 +166,7 @@ class Job:
             dt_job_started=row["dt_job_started"],
             progress=row["progress"],
             phase=row["phase"],
+            attempts=row.get("attempts") or 0,
         )
 
 
@@ -324,6 +327,7 @@ class JobStore:
             "dt_job_submitted": utcnow(),
             "encryption_key": encryption_key,
             "iteration": 0,
+            "attempts": 0,
         }
         insert = (postgresql.insert if self.postgres else sqlite.insert)(self.t).values(
             tag=full_tag, request_id=rid, updated_at=utcnow(), processed_batches="[]", **values
@@ -429,7 +433,7 @@ class JobStore:
     # ---- claiming ---------------------------------------------------------------------------
     def _due(self, max_attempts: int) -> sa.ColumnElement:
         now = self._now()
-        attempts = sa.func.coalesce(self.t.c.iteration, 0)
+        attempts = sa.func.coalesce(self.t.c.attempts, 0)
         return sa.and_(
             self.t.c.job_id.in_(DATASETS),
             attempts < max_attempts,
@@ -481,7 +485,10 @@ class JobStore:
                         status=PROCESSING,
                         lease_owner=owner,
                         lease_expires_at=self._later(lease_seconds),
-                        iteration=sa.func.coalesce(self.t.c.iteration, 0) + 1,
+                        attempts=sa.func.coalesce(self.t.c.attempts, 0) + 1,
+                        # taking over an expired lease: the previous run died, a failed run for Sunbird
+                        iteration=sa.func.coalesce(self.t.c.iteration, 0)
+                        + sa.case((self.t.c.status == PROCESSING, 1), else_=0),
                         dt_job_started=now,
                         updated_at=now,
                         next_attempt_at=None,
@@ -515,7 +522,7 @@ class JobStore:
             self.t.c.status == PROCESSING,
             self.t.c.lease_expires_at.is_not(None),
             self.t.c.lease_expires_at <= now,
-            sa.func.coalesce(self.t.c.iteration, 0) >= max_attempts,
+            sa.func.coalesce(self.t.c.attempts, 0) >= max_attempts,
         )
         message = f"The report stopped unexpectedly on each of its {max_attempts} attempts."
         with self.engine.begin() as conn:
@@ -525,6 +532,7 @@ class JobStore:
                 .values(
                     status=FAILED,
                     err_message=message,
+                    iteration=_failed_run(self.t),
                     dt_job_completed=now,
                     updated_at=now,
                     lease_owner=None,
@@ -590,6 +598,8 @@ class JobStore:
             "progress": 100 if status == SUCCESS else None,
             "phase": "done" if status == SUCCESS else "failed",
         }
+        if status != SUCCESS:
+            values["iteration"] = _failed_run(self.t)
         return self._update_owned(job, owner, **values)
 
     def retry_later(
@@ -601,10 +611,17 @@ class JobStore:
             owner,
             status=SUBMITTED,
             processed_batches=json.dumps(list(processed)),
+            download_urls=[b["filePath"] for b in processed],
             err_message=abbreviate(message),
+            iteration=_failed_run(self.t),
             next_attempt_at=self._later(delay_seconds),
             lease_owner=None,
             lease_expires_at=None,
             updated_at=self._now(),
             phase="waiting to retry",
         )
+
+
+def _failed_run(table: sa.Table) -> sa.ColumnElement:
+    """`iteration` after one more failed run (Sunbird's markRequestAsFailed)."""
+    return sa.func.coalesce(table.c.iteration, 0) + 1

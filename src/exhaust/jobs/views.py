@@ -32,7 +32,7 @@ def job_response(job: Job, signer: UrlSigner, now: float | None = None) -> dict[
         "status": job.status,
         "lastUpdated": epoch_ms(job.dt_job_completed or job.dt_job_submitted),
         "datasetConfig": job.request_data,
-        "attempts": job.iteration,
+        "attempts": job.attempts,  # runs started; the table's `iteration` keeps Sunbird's failed-run count
         "jobStats": {
             "dtJobSubmitted": epoch_ms(job.dt_job_submitted),
             "dtJobCompleted": epoch_ms(job.dt_job_completed) if finished else None,

@@ -165,7 +165,7 @@ class Worker:
         )
         if job is None:
             return None
-        log.info("job %s (%s) claimed by %s, attempt %d", job.request_id, job.job_id, owner, job.iteration)
+        log.info("job %s (%s) claimed by %s, attempt %d", job.request_id, job.job_id, owner, job.attempts)
         self.process(job, owner)
         ended = self.store.get(job.request_id, job.tag)
         if ended is not None and ended.status in (SUCCESS, FAILED) and self._on_end is not None:
@@ -212,7 +212,7 @@ class Worker:
                 )  # fmt: skip
                 log.info("job %s FAILED: %s", job.request_id, error.message)
             except Exception as exc:
-                log.exception("job %s attempt %d failed", job.request_id, job.iteration)
+                log.exception("job %s attempt %d failed", job.request_id, job.attempts)
                 lease.stop()
                 ok = self._retry_or_fail(attempt, owner, exc)
             if not ok:
@@ -221,11 +221,11 @@ class Worker:
     def _retry_or_fail(self, attempt: Attempt, owner: str, exc: Exception) -> bool:
         job, limit = attempt.job, self.settings.max_attempts
         detail = abbreviate(f"{type(exc).__name__}: {exc}", 200)
-        if job.iteration < limit:
-            delay = self.settings.retry_backoff_seconds * 4 ** (job.iteration - 1)
+        if job.attempts < limit:
+            delay = self.settings.retry_backoff_seconds * 4 ** (job.attempts - 1)
             return self.store.retry_later(
                 job, owner, delay_seconds=delay, processed=attempt.processed,
-                message=f"Attempt {job.iteration} of {limit} failed ({detail}); it will be retried.",
+                message=f"Attempt {job.attempts} of {limit} failed ({detail}); it will be retried.",
             )  # fmt: skip
         return self.store.finish(
             job, owner, status=FAILED, processed=attempt.processed, execution_ms=attempt.elapsed_ms(),
@@ -238,7 +238,7 @@ class Worker:
         selector = check_request(job.job_id, job.request_data, job.encryption_key)
         lease.update(1, "finding batches")
         source = self._source()
-        plan = plan_batches(source, selector)
+        plan = plan_batches(source, selector, job.job_id)
         done = {entry.get("batchId"): entry for entry in attempt.processed}
         attempt.processed = [done[p.batch_id] for p in plan if p.batch_id in done]
         todo = [p for p in plan if p.batch_id not in done]

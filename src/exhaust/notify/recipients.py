@@ -1,4 +1,8 @@
-"""Who gets a job's mail: `datasetConfig.email` of the request, else the requester's own address."""
+"""Who gets a job's mail: `datasetConfig.email` of the request, else the requester's own address.
+
+The job's `request_data` *is* the submitted `datasetConfig` (Sunbird stores it so), so the address is its
+top-level `email`; a `datasetConfig` object nested inside it is read too, for requests written that way.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,11 @@ _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def recipient_for(request_data: dict, requested_by: str, source: Source | None, salt: str) -> str | None:
     """The address to mail, or None when there is no usable one (the user store's copy is decrypted)."""
-    config = request_data.get("datasetConfig") if isinstance(request_data, dict) else None
-    configured = config.get("email") if isinstance(config, dict) else None
-    if isinstance(configured, str) and _ADDRESS.match(configured.strip()):
-        return configured.strip()
+    data = request_data if isinstance(request_data, dict) else {}
+    nested = data.get("datasetConfig")
+    for configured in (data.get("email"), nested.get("email") if isinstance(nested, dict) else None):
+        if isinstance(configured, str) and _ADDRESS.match(configured.strip()):
+            return configured.strip()
     if source is None or not requested_by:
         return None
     rows = source.users([requested_by]).to_pylist()

@@ -10,18 +10,22 @@ from pathlib import Path
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from exhaust.engine.backend import open_backend
 from exhaust.engine.hierarchy import AssessmentRules
 from exhaust.engine.inputs import BatchData, load_batch
 from exhaust.engine.learners import learners
-from exhaust.errors import BadInput
-from exhaust.pii import decrypt_array
+from exhaust.errors import BadInput, EncryptedValues
+from exhaust.pii import decrypt_array, looks_encrypted
 from exhaust.reports.csv_writer import write_csv_parts
 from exhaust.reports.datasets import CHUNKED_DATASETS, DATASETS, Fields, RequestContext
-from exhaust.reports.profiles import Column, Profile, load_profile
+from exhaust.reports.profiles import Column, Profile, ValueFormat, load_profile
+from exhaust.reports.refusals import NEEDS_HIERARCHY, check_collection
+from exhaust.reports.value_formats import format_column
 from exhaust.settings import Settings, get_settings
 from exhaust.sources.base import Source
+from exhaust.sources.collections import collection_records, collection_tree
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class OutputColumn:
     header: str
     value: ibis.Value
     field: str | None = None
+    format: ValueFormat = ValueFormat()  # noqa: RUF009 - frozen, so one shared default is safe
 
 
 def expand_columns(profile: Profile, fields: Fields) -> list[OutputColumn]:
@@ -58,7 +63,7 @@ def expand_columns(profile: Profile, fields: Fields) -> list[OutputColumn]:
             value = table[column.field]
             if column.prefix:
                 value = ibis.literal(column.prefix) + value.cast("string")
-            out.append(OutputColumn(column.header, value, column.field))
+            out.append(OutputColumn(column.header, value, column.field, column.format.over(profile.formats)))
             continue
         members = fields.groups.get(column.each, [])
         if column.order == "id":
@@ -69,7 +74,13 @@ def expand_columns(profile: Profile, fields: Fields) -> list[OutputColumn]:
                     raise BadInput(
                         f"profile {profile.name}: group {column.each} has no field {inner.field!r}"
                     )
-                out.append(OutputColumn(inner.header.replace("{id}", member.id), member.fields[inner.field]))
+                out.append(
+                    OutputColumn(
+                        inner.header.replace("{id}", member.id),
+                        member.fields[inner.field],
+                        format=inner.format.over(profile.formats),
+                    )
+                )
     return out
 
 
@@ -87,10 +98,21 @@ def wanted_fields(profile: Profile) -> frozenset[str]:
 def decrypt_columns(
     table: pa.Table, columns: list[OutputColumn], encrypted: tuple[str, ...], salt: str
 ) -> pa.Table:
-    """Decrypt Sunbird-encrypted PII columns (already blank where consent is missing)."""
+    """Decrypt Sunbird-encrypted PII columns (already blank where consent is missing).
+
+    A value still encrypted afterwards (no salt configured, or the wrong one) fails the report: ciphertext
+    in Email ID is useless to the reader and hides that the deployment is misconfigured.
+    """
     for index, column in enumerate(columns):
         if column.field in encrypted:
-            table = table.set_column(index, table.field(index), decrypt_array(table.column(index), salt))
+            clear = decrypt_array(table.column(index), salt)
+            # A misconfigured salt leaves every value encrypted: the first rows tell, before a full pass.
+            if (
+                pc.any(looks_encrypted(clear.slice(0, 1000))).as_py()
+                or pc.any(looks_encrypted(clear)).as_py()
+            ):
+                raise EncryptedValues(column.header, bool(salt))
+            table = table.set_column(index, table.field(index), clear)
     return table
 
 
@@ -116,7 +138,11 @@ def build_report(
         settings.assessment_primary_categories,
     )
     clock = _Clock()
-    data = load_batch(source, batch_id, rules)
+    batch = source.batch(batch_id)
+    record = collection_records(source, [batch["courseid"]]).get(batch["courseid"])
+    check_collection(dataset, record)
+    tree = collection_tree(source, batch["courseid"], record, required=dataset in NEEDS_HIERARCHY)
+    data = load_batch(source, batch_id, rules, tree=tree)
     clock.lap("load")
     context = RequestContext(requested_channel, wanted_fields(chosen))
     kind = engine or settings.engine
@@ -163,13 +189,38 @@ def _compute(
         columns = expand_columns(profile, fields)
         keys = {f"k{i}": fields.table[key] for i, key in enumerate(fields.order_by)}
         values = {f"c{i}": column.value for i, column in enumerate(columns)}
-        expr = fields.table.select(**values, **keys).order_by(list(keys))
-        table = backend.execute(expr).drop_columns(list(keys))
+        rows = _row_filter(profile, fields)
+        expr = (fields.table if rows is None else fields.table.filter(rows)).select(**values, **keys)
+        table = backend.execute(expr.order_by(list(keys))).drop_columns(list(keys))
     finally:
         backend.close()
+    table = _formatted(table, columns, profile)
     if fields.encrypted:
         table = decrypt_columns(table, columns, fields.encrypted, settings.sunbird_encryption_key)
     return table, columns
+
+
+def _row_filter(profile: Profile, fields: Fields) -> ibis.Value | None:
+    """The profile's `rows` field as a filter (only rows where it is true), after checking it exists."""
+    if profile.rows is None:
+        return None
+    if profile.rows not in fields.table.columns:
+        raise BadInput(
+            f"profile {profile.name}: {profile.dataset} has no field {profile.rows!r} to select rows"
+        )
+    value = fields.table[profile.rows]
+    if not value.type().is_boolean():
+        raise BadInput(f"profile {profile.name}: rows = {profile.rows!r} must name a true/false field")
+    return value.fill_null(False)
+
+
+def _formatted(table: pa.Table, columns: list[OutputColumn], profile: Profile) -> pa.Table:
+    """Columns with a value format turned into their text (the others are printed by type)."""
+    for index, column in enumerate(columns):
+        if column.format != ValueFormat():
+            formatted = format_column(table.column(index), column.format)
+            table = table.set_column(index, pa.field(table.field(index).name, formatted.type), formatted)
+    return table
 
 
 class _Clock:

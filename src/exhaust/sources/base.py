@@ -54,6 +54,12 @@ class CollectionSearch(Protocol):
     def search(self, filters: Mapping[str, object]) -> list[dict]: ...
 
 
+class AttemptArchive(Protocol):
+    """Archived assessment attempts (Sunbird's archival of `assessment_aggregator`), in its schema."""
+
+    def attempts(self, course_id: str, batch_id: str, user_ids: Sequence[str] | None = None) -> pa.Table: ...
+
+
 class Source:
     """Everything a report reads, each part from the store configured for it."""
 
@@ -64,12 +70,19 @@ class Source:
         content: ContentStore | None = None,
         optional_nodes: OptionalNodeStore | None = None,
         search: CollectionSearch | None = None,
+        archive: AttemptArchive | None = None,
     ) -> None:
         self.tables = tables
         self._users = users
         self._content = content
         self._optional = optional_nodes
         self._search = search
+        self.archive = archive
+
+    @property
+    def search_store(self) -> CollectionSearch | None:
+        """The collection search configured for this source, if any."""
+        return self._search
 
     def batch(self, batch_id: str) -> dict:
         """The `course_batch` row of `batch_id`, or BatchNotFound."""
@@ -101,6 +114,14 @@ class Source:
         if user_ids is not None:
             filters["user_id"] = list(user_ids)
         return self.tables.read("assessment_aggregator", filters, columns)
+
+    def archived_attempts(
+        self, course_id: str, batch_id: str, columns: Sequence[str], user_ids: Sequence[str] | None = None
+    ) -> pa.Table | None:
+        """Archived attempts of a batch (None when no archive is configured)."""
+        if self.archive is None:
+            return None
+        return self.archive.attempts(course_id, batch_id, user_ids).select(list(columns))
 
     def consents(self, object_id: str, consumer_id: str) -> pa.Table:
         return self.tables.read("user_consent", {"object_id": [object_id], "consumer_id": [consumer_id]})

@@ -230,6 +230,23 @@ ALIASES: dict[str, dict[str, str]] = {
     },
 }
 
+
+def check_columns(table: str, present: Iterable[str], origin: str) -> None:
+    """A stored table lacking a required column (e.g. `batch_id` for `batchid`) is an error naming both.
+
+    Without this a misnamed key column reads as null everywhere, so a report is empty or blank and the
+    job still ends SUCCESS.
+    """
+    names = set(present)
+    names |= {new for old, new in ALIASES.get(table, {}).items() if old in names}
+    missing = [c for c in TABLES[table].required_columns if c not in names]
+    if missing:
+        raise SourceDataError(
+            f"{origin}: table {table} has no column {missing[0]}"
+            + (f" (nor {', '.join(missing[1:])})" if len(missing) > 1 else "")
+        )
+
+
 _ROW_ERRORS = (ValueError, TypeError, OverflowError, UnicodeDecodeError)
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, OverflowError)
 

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from exhaust.errors import BadInput, MissingTable, SourceDataError
 from exhaust.sources.base import Filters
-from exhaust.sources.coerce import ALIASES, conform, rows_to_table
+from exhaust.sources.coerce import ALIASES, check_columns, conform, rows_to_table
 from exhaust.sources.memory import MemoryTables, filter_table
 from exhaust.sources.schema import TABLES, empty_table
 
@@ -43,12 +43,14 @@ class FileTables(MemoryTables):
             )
 
     def path(self, table: str) -> Path | None:
-        """The file holding `table`, if any."""
-        for suffix in SUFFIXES:
-            candidate = self.folder / f"{table}{suffix}"
-            if candidate.is_file():
-                return candidate
-        return None
+        """The file holding `table`, if any; two files for one table are an error (which is meant?)."""
+        found = [self.folder / f"{table}{s}" for s in SUFFIXES if (self.folder / f"{table}{s}").is_file()]
+        if len(found) > 1:
+            raise SourceDataError(
+                f"source folder {self.folder} has {len(found)} files for table {table} "
+                f"({', '.join(p.name for p in found)}): keep one"
+            )
+        return found[0] if found else None
 
     def load(self, table: str) -> pa.Table:
         if table not in self._tables:
@@ -71,7 +73,8 @@ class FileTables(MemoryTables):
         for column, values in filters.items():
             if isinstance(values, str):
                 raise TypeError(f"filter on {column} needs a list of values, not the string {values!r}")
-            if column not in stored:  # absent, so null in every row: nothing matches
+            if column not in stored:  # absent, so null in every row: nothing matches (unless it is required)
+                check_columns(table, schema.names, path.name)
                 return empty_table(table).select(wanted)
         expression, later = _pushdown(schema, stored, filters)
         projection = [stored[c] for c in dict.fromkeys([*wanted, *filters]) if c in stored]
@@ -83,7 +86,9 @@ class FileTables(MemoryTables):
                 data, later = pq.read_table(path, columns=projection), dict(filters)
         except (pa.ArrowInvalid, OSError) as exc:
             raise SourceDataError(f"{path.name}: not a readable Parquet file ({exc})") from None
-        return filter_table(conform(data, table, path.name), later, wanted)
+        conformed = conform(data, table, path.name)
+        check_columns(table, schema.names, path.name)
+        return filter_table(conformed, later, wanted)
 
 
 def _pushdown(
@@ -124,12 +129,15 @@ def read_table_file(path: Path, table: str) -> pa.Table:
             data = pq.read_table(path)
         except (pa.ArrowInvalid, OSError) as exc:
             raise SourceDataError(f"{path.name}: not a readable Parquet file ({exc})") from None
-        return conform(data, table, path.name)
-    rows = _jsonl_rows(path) if path.suffix == ".jsonl" else _csv_rows(path)
+        conformed = conform(data, table, path.name)
+        check_columns(table, data.column_names, path.name)
+        return conformed
+    rows = _jsonl_rows(path, table) if path.suffix == ".jsonl" else _csv_rows(path, table)
     return rows_to_table(rows, table, path.name)
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict]]:
+def _jsonl_rows(path: Path, table: str) -> Iterator[tuple[int, dict]]:
+    seen: set[str] = set()
     with path.open("rb") as handle:
         for line_no, line in enumerate(_decoded_lines(handle, path), start=1):
             if not line.strip():
@@ -142,10 +150,13 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict]]:
                 ) from None
             if not isinstance(row, dict):
                 raise SourceDataError(f"{path.name}, line {line_no}: expected a JSON object per line")
+            seen.update(row)
             yield line_no, row
+    if seen:  # a column no row names is missing from the file
+        check_columns(table, seen, path.name)
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, dict]]:
+def _csv_rows(path: Path, table: str) -> Iterator[tuple[int, dict]]:
     # A hierarchy cell easily passes the csv module's default 128 KiB field limit.
     csv.field_size_limit(max(csv.field_size_limit(), _MAX_CELL))
     with path.open("rb") as handle:
@@ -163,6 +174,8 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict]]:
                 )
         except csv.Error as exc:
             raise SourceDataError(f"{path.name}, line {reader.line_num}: not valid CSV ({exc})") from None
+    if header:
+        check_columns(table, header, path.name)
 
 
 def _bad_width(path: Path, line: int, header: list[str], cells: list[str]) -> None:

@@ -1,7 +1,7 @@
 """Build the configured Source from a source spec string and the settings (SPEC §2).
 
-`EXHAUST_SOURCE` names the table store: a folder or `files:DIR`, `postgresql://…?schema=S`, or
-`cassandra://host1,host2/…`. Independently, `EXHAUST_USERS_REDIS_URL` makes users come from Sunbird's
+`EXHAUST_SOURCE` names the table store: a folder or `files:DIR` (one file per table, or a Sunbird fixture
+folder of CQL `INSERT` dumps, see `cql_folder`), `postgresql://…?schema=S`, or `cassandra://host1,host2/…`. Independently, `EXHAUST_USERS_REDIS_URL` makes users come from Sunbird's
 Redis cache, `EXHAUST_OPTIONAL_NODES_REDIS_URL` supplies optional nodes, and `EXHAUST_CONTENT_API_URL`
 makes hierarchies and search come from the content service.
 """
@@ -12,9 +12,11 @@ from pathlib import Path
 
 from exhaust.errors import BadInput
 from exhaust.settings import Settings, get_settings
+from exhaust.sources.assessment_archive import AssessmentArchive
 from exhaust.sources.base import Source, TableStore
 from exhaust.sources.cassandra import CassandraTables, parse_cassandra_spec
 from exhaust.sources.content_api import ContentApi
+from exhaust.sources.cql_folder import is_cql_folder, open_cql_folder
 from exhaust.sources.failures import redact_url
 from exhaust.sources.files import FileTables
 from exhaust.sources.postgres import PostgresTables, is_postgres_url, parse_postgres_spec
@@ -28,10 +30,9 @@ def open_tables(spec: str, settings: Settings | None = None) -> TableStore:
     spec = spec.strip()
     if not spec:
         raise BadInput(f"no source configured: set EXHAUST_SOURCE to {SPEC_HELP}")
-    if spec.startswith("files:"):
-        return FileTables(Path(spec.removeprefix("files:")))
-    if "://" not in spec:
-        return FileTables(Path(spec))
+    folder = _folder_of(spec)
+    if folder is not None:
+        return open_cql_folder(folder).tables if is_cql_folder(folder) else FileTables(folder)
     if is_postgres_url(spec):
         url, schema = parse_postgres_spec(spec)
         return PostgresTables(url, schema)
@@ -41,10 +42,19 @@ def open_tables(spec: str, settings: Settings | None = None) -> TableStore:
     raise BadInput(f"unsupported source {redact_url(spec)}: use {SPEC_HELP}")
 
 
+def _folder_of(spec: str) -> Path | None:
+    """The folder a files spec names (`files:DIR` or a bare path), None for a URL."""
+    if spec.startswith("files:"):
+        return Path(spec.removeprefix("files:"))
+    return Path(spec) if "://" not in spec else None
+
+
 def open_source(spec: str, settings: Settings | None = None) -> Source:
     """The Source of `spec`, with users, optional nodes and content from the services the settings name."""
     settings = settings or get_settings()
-    tables = open_tables(spec, settings)
+    folder = _folder_of(spec.strip())
+    fixture = open_cql_folder(folder) if folder is not None and is_cql_folder(folder) else None
+    tables = fixture.tables if fixture is not None else open_tables(spec, settings)
     if isinstance(tables, CassandraTables) and not settings.users_redis_url:
         raise BadInput("a Cassandra source needs the Redis user cache: set EXHAUST_USERS_REDIS_URL")
     users = (
@@ -63,4 +73,13 @@ def open_source(spec: str, settings: Settings | None = None) -> Source:
             retries=settings.content_api_retries,
             api_key=settings.content_api_key,
         )
-    return Source(tables, users=users, content=content, optional_nodes=optional, search=content)
+    # A fixture folder's own search response answers search unless the content service is configured.
+    search = content if content is not None or fixture is None else fixture.search_store
+    archive = (
+        AssessmentArchive(settings.assessment_archive_url, settings.assessment_archive_options)
+        if settings.assessment_archive_url
+        else None
+    )
+    return Source(
+        tables, users=users, content=content, optional_nodes=optional, search=search, archive=archive
+    )

@@ -61,10 +61,16 @@ class TableSpec:
     schema: pa.Schema
     keys: tuple[str, ...]
     required: bool = False
+    needs: tuple[str, ...] | None = None  # columns a stored table must have; None: its keys
 
     @property
     def columns(self) -> list[str]:
         return self.schema.names
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """Columns a stored table must have: a misnamed or missing one would give empty or blank reports."""
+        return self.keys if self.needs is None else self.needs
 
 
 TABLES: dict[str, TableSpec] = {
@@ -87,6 +93,7 @@ TABLES: dict[str, TableSpec] = {
             ),
             ("batchid",),
             required=True,
+            needs=("batchid", "courseid"),
         ),
         TableSpec(
             "user_enrolments",
@@ -109,6 +116,7 @@ TABLES: dict[str, TableSpec] = {
             ),
             ("userid", "courseid", "batchid"),
             required=True,
+            needs=("userid", "batchid"),  # the rows a batch reads, and whose they are
         ),
         TableSpec(
             "user_activity_agg",
@@ -162,8 +170,14 @@ TABLES: dict[str, TableSpec] = {
             pa.schema([("identifier", STR), ("hierarchy", STR)]),
             ("identifier",),
             required=True,
+            needs=("identifier", "hierarchy"),
         ),
-        TableSpec("system_settings", pa.schema([("id", STR), ("field", STR), ("value", STR)]), ("id",)),
+        TableSpec(
+            "system_settings",
+            pa.schema([("id", STR), ("field", STR), ("value", STR)]),
+            ("id",),
+            needs=("id", "value"),
+        ),
     )
 }
 
