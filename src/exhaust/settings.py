@@ -206,11 +206,6 @@ class Settings(BaseSettings):
         description="TPD reports with cQube's arithmetic (mean of per-school-day means; report 2's last_day = yesterday).",
     )
 
-    @field_validator("emission_storage_options", mode="before")
-    @classmethod
-    def _json_options(cls, value: object) -> object:
-        """Also a JSON text when given directly (as the environment gives it)."""
-        return json.loads(value) if isinstance(value, str) and value.strip() else value or {}
     # Course dashboard and telemetry (dashboard/).
     dashboard_cache_seconds: float = Field(
         60, ge=0, description="The dashboard reuses a batch's computed figures this long."
@@ -218,6 +213,7 @@ class Settings(BaseSettings):
     dashboard_session_hours: float = Field(8, gt=0, description="A dashboard sign-in lasts this long.")
     telemetry_max_body_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="Largest POST /v1/telemetry body (10,000 events fit)."
+    )
     # --- Sunbird parity (issue 13) ---
     assessment_archive_url: str = Field(
         "",
@@ -227,6 +223,12 @@ class Settings(BaseSettings):
     assessment_archive_options: dict = Field(
         default_factory=dict, description="Extra fsspec options for the assessment archive as JSON."
     )
+
+    @field_validator("emission_storage_options", mode="before")
+    @classmethod
+    def _json_options(cls, value: object) -> object:
+        """Also a JSON text when given directly (as the environment gives it)."""
+        return json.loads(value) if isinstance(value, str) and value.strip() else value or {}
 
     def source_spec(self) -> str:
         """The configured source, defaulting to the demo data folder."""
