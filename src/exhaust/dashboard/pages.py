@@ -273,6 +273,7 @@ def _charts(t: Any, summary: BatchSummary) -> dict[str, Any]:
             [a.name or t("batch.unknown_area") for a in top],
             [a.percent for a in top],
             [f"{a.percent:g}%" for a in top],
+            full_scale=100,
         )
     return {"distribution_chart": distribution, **{f"{k}_chart": v for k, v in area_charts.items()}}
 
