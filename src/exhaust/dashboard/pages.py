@@ -37,7 +37,7 @@ from exhaust.dashboard.session import (
     same_token,
 )
 from exhaust.engine.summary import BUCKETS, BatchSummary
-from exhaust.errors import BadInput, ExhaustError, SourceDown
+from exhaust.errors import BadInput, ExhaustError, HierarchyNotFound, SourceDown
 from exhaust.jobs.datasets import DATASETS, KEY_REQUIRED
 from exhaust.jobs.store import FAILED, SUCCESS
 from exhaust.jobs.views import job_response
@@ -291,6 +291,8 @@ def _render_batch(
     try:
         summary = dash.figures.summary(facts.batch_id)
         jobs = _requests(dash, session, facts)
+    except HierarchyNotFound:
+        return error_page(request, session, 404, "error.no_hierarchy")
     except ExhaustError:
         return error_page(request, session, 503, "error.source_down")
     language = choose_language(request.query_params.get("lang"), request.headers.get("accept-language"))
