@@ -15,6 +15,7 @@ from tests.builders import batch, course, enrolment, hierarchy_row, leaf, write_
 CHANNEL, OTHER_CHANNEL = "ch-dash", "ch-other"
 COURSE, COURSE_2, OTHER_COURSE = "do_dash_course", "do_dash_course2", "do_dash_other"
 B1, B2, B3, B_OTHER = "db1", "db2", "db3", "dbx"
+B_NO_TREE = "dbn"  # its course has no content hierarchy
 MENTOR_1, MENTOR_2, ADMIN = "mentor-1", "mentor-2", "admin-dash"
 LEAVES = [f"do_leaf{i}" for i in range(10)]
 
@@ -71,6 +72,7 @@ def write_dashboard_source(folder: Path) -> Path:
             batch(B1, COURSE, "Batch One", mentors=[MENTOR_1], created_for=[CHANNEL]),
             batch(B2, COURSE_2, "Batch Two", mentors=[MENTOR_2], created_for=[CHANNEL]),
             batch(B3, COURSE, "Batch Empty", mentors=[MENTOR_1], created_for=[CHANNEL]),
+            batch(B_NO_TREE, "do_dash_no_tree", "No tree", mentors=[MENTOR_1], created_for=[CHANNEL]),
             batch(B_OTHER, OTHER_COURSE, "Elsewhere", mentors=[MENTOR_1], created_for=[OTHER_CHANNEL]),
         ],
         content_hierarchy=[hierarchy_row(main), hierarchy_row(second), hierarchy_row(other)],

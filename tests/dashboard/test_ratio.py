@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from exhaust.dashboard.store import DashboardStore
 from exhaust.dashboard.telemetry import download_click, parse_batch
 from tests.api.live import LiveApi
-from tests.dashboard.data import ADMIN, B1, B2, CHANNEL, COURSE, COURSE_2, MENTOR_1, OTHER_CHANNEL
+from tests.dashboard.data import ADMIN, B1, B2, B_NO_TREE, CHANNEL, COURSE, COURSE_2, MENTOR_1, OTHER_CHANNEL
 
 RANGE = {"from": "2024-01-01", "to": "2024-01-07"}
 
@@ -182,3 +182,11 @@ def test_pages_speak_the_language_asked_for(dash: LiveApi) -> None:
     assert '<html lang="hi">' in by_header.text
     english = httpx.get(f"{dash.url}/dashboard/sign-in", headers={"Accept-Language": "fr-FR"})
     assert '<html lang="en">' in english.text and "Paste the API token" in english.text
+
+
+def test_a_batch_without_a_course_tree_gets_a_plain_page(dash: LiveApi) -> None:
+    with signed_in(dash, dash.token(CHANNEL, "COURSE_MENTOR", user=MENTOR_1)) as client:
+        page = client.get(f"/dashboard/batches/{B_NO_TREE}")
+        assert page.status_code == 404
+        assert "has no content hierarchy, so its figures cannot be shown" in page.text
+        assert client.get("/dashboard/batches/no-such-batch").status_code == 404

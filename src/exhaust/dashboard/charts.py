@@ -38,9 +38,18 @@ class Chart:
 ROW, LABEL_WIDTH, VALUE_WIDTH = 22, 170, 60
 
 
-def hbar_chart(title: str, labels: Sequence[str], values: Sequence[float], texts: Sequence[str]) -> Chart:
-    """Horizontal bars, one row per name (districts, blocks: names too long to sit under a bar)."""
-    largest = max(values, default=0) or 1
+def hbar_chart(
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    texts: Sequence[str],
+    full_scale: float | None = None,
+) -> Chart:
+    """Horizontal bars, one row per name (districts, blocks: names too long to sit under a bar).
+
+    `full_scale` is the value of a full-width bar (100 for percentages); by default the largest value.
+    """
+    largest = full_scale or max(values, default=0) or 1
     span = WIDTH - LABEL_WIDTH - VALUE_WIDTH
     bars = tuple(
         Bar(

@@ -99,6 +99,7 @@ EN: dict[str, str] = {
     "error.not_found": "There is no such batch.",
     "error.ratio_forbidden": "The download ratio is shown to org admins of the channel.",
     "error.csrf": "The form had expired or did not come from this site; please try again.",
+    "error.no_hierarchy": "This batch's course has no content hierarchy, so its figures cannot be shown.",
     "error.source_down": "The platform data could not be read just now; please try again shortly.",
     "error.back": "Back to the courses",
 }

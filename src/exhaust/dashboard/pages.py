@@ -37,7 +37,7 @@ from exhaust.dashboard.session import (
     same_token,
 )
 from exhaust.engine.summary import BUCKETS, BatchSummary
-from exhaust.errors import BadInput, ExhaustError, SourceDown
+from exhaust.errors import BadInput, ExhaustError, HierarchyNotFound, SourceDown
 from exhaust.jobs.datasets import DATASETS, KEY_REQUIRED
 from exhaust.jobs.store import FAILED, SUCCESS
 from exhaust.jobs.views import job_response
@@ -110,7 +110,11 @@ def _safe_next(value: str | None) -> str:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    form = await request.form()
+    """The text fields of a posted form; a body that is not a form gives none (and so fails CSRF)."""
+    try:
+        form = await request.form()
+    except Exception:  # a malformed multipart body is the client's mistake, never a 500
+        return {}
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
@@ -122,7 +126,11 @@ def home(request: Request) -> Response:
 
 
 def _signin_page(
-    request: Request, status: int = 200, error: str | None = None, note: str | None = None
+    request: Request,
+    status: int = 200,
+    error: str | None = None,
+    note: str | None = None,
+    next_url: str | None = None,
 ) -> Response:
     csrf = request.cookies.get(SIGNIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
     response = render(
@@ -131,7 +139,7 @@ def _signin_page(
         None,
         status=status,
         signin_csrf=csrf,
-        next=_safe_next(request.query_params.get("next")),
+        next=_safe_next(next_url or request.query_params.get("next")),
         error_key=error,
         note_key=note,
     )
@@ -158,9 +166,9 @@ def _signin(request: Request, form: dict[str, str]) -> Response:
     dash = dashboard_of(request)
     principal = dash.api.tokens.authenticate(form.get("token", "").strip())
     if principal is None:
-        return _signin_page(request, 401, error="signin.bad_token")
+        return _signin_page(request, 401, error="signin.bad_token", next_url=form.get("next"))
     if principal.is_service or not principal.user_id:
-        return _signin_page(request, 403, error="signin.no_user")
+        return _signin_page(request, 403, error="signin.no_user", next_url=form.get("next"))
     session_id = dash.sessions.open(principal)
     response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
     response.set_cookie(
@@ -210,7 +218,10 @@ def courses(request: Request, q: str = "") -> Response:
         batches = [
             b
             for b in course.batches
-            if principal.is_org_admin or (principal.user_id and principal.user_id in b.mentors)
+            if may_act_on_batch(
+                principal,
+                BatchFacts(b.batch_id, course.course_id, course.channel, course.status, mentors=b.mentors),
+            )
         ]
         if query and query not in course.name.lower() and query not in course.course_id.lower():
             batches = [b for b in batches if query in b.name.lower() or query in b.batch_id.lower()]
@@ -262,6 +273,7 @@ def _charts(t: Any, summary: BatchSummary) -> dict[str, Any]:
             [a.name or t("batch.unknown_area") for a in top],
             [a.percent for a in top],
             [f"{a.percent:g}%" for a in top],
+            full_scale=100,
         )
     return {"distribution_chart": distribution, **{f"{k}_chart": v for k, v in area_charts.items()}}
 
@@ -279,6 +291,8 @@ def _render_batch(
     try:
         summary = dash.figures.summary(facts.batch_id)
         jobs = _requests(dash, session, facts)
+    except HierarchyNotFound:
+        return error_page(request, session, 404, "error.no_hierarchy")
     except ExhaustError:
         return error_page(request, session, 503, "error.source_down")
     language = choose_language(request.query_params.get("lang"), request.headers.get("accept-language"))
