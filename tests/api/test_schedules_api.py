@@ -34,7 +34,7 @@ def test_admins_manage_their_channels_schedules(server: LiveApi) -> None:
         created = client.post(
             "/schedule/v1/create", headers=headers(admin, "ch-1"),
             json=body(dataset="progress-exhaust", cron="0 6 * * *", datasetConfig={"batchId": "b1"},
-                      encryptionKey="zip-secret"),
+                      encryptionKey="zip-secret", email="lead@example.org"),
         )  # fmt: skip
         assert created.status_code == 200, created.text
         view = created.json()["result"]
@@ -53,7 +53,8 @@ def test_admins_manage_their_channels_schedules(server: LiveApi) -> None:
         ran = client.post(f"/schedule/v1/run/{schedule_id}", headers=headers(admin, "ch-1"))
         assert ran.status_code == 200, ran.text
         job = server.store.get(ran.json()["result"]["started"])
-        assert job is not None and job.request_data == {"batchId": "b1"} and job.requested_channel == "ch-1"
+        assert job is not None and job.requested_channel == "ch-1" and job.encryption_key == "zip-secret"
+        assert job.request_data == {"batchId": "b1", "datasetConfig": {"email": "lead@example.org"}}
 
         assert (
             client.post(f"/schedule/v1/remove/{schedule_id}", headers=headers(admin, "ch-1")).status_code

@@ -92,9 +92,15 @@ def test_re_emitting_upserts_without_duplicates(engine, tmp_path):
 
 
 def test_wrong_delimiter_and_missing_column_reject_the_whole_file(engine, tmp_path):
-    comma = ingest_csv(engine, "district_mst", write(tmp_path / "a.csv", "DistrictId,District\n1,One\n"))
+    errors = tmp_path / "a_errors.csv"
+    comma = ingest_csv(
+        engine, "district_mst", write(tmp_path / "a.csv", "DistrictId,District\n1,One\n"), error_path=errors
+    )
     assert comma.status == KO
     assert comma.reason == "the file is comma (,)-delimited; district_mst files must be pipe (|)-delimited"
+    assert pacsv.read_csv(errors).to_pylist() == [
+        {"line": 1, "column": None, "reason": comma.reason, "value": None}
+    ]
     missing = ingest_csv(engine, "block_mst", write(tmp_path / "b.csv", "BlockId|DistrictId\n1|2\n"))
     assert missing.status == KO and "missing block" in missing.reason
     with engine.connect() as conn:

@@ -17,7 +17,7 @@ from exhaust.emission.tables import dispose_engines, metadata, open_cqube_engine
 from exhaust.settings import Settings
 from tests.api.live import REPO
 
-BIG_ROWS = 150_000
+BIG_ROWS = 80_000
 SCHOOL_HEADER = "SchoolId|School|lowclass|highclass|SchMgt|SchCat|SchoolMedium|StateId|DistrictId|BlockId|ClusterId|Latitude|Longitude\n"
 
 

@@ -52,6 +52,9 @@ def _create(ctx: ApiContext, request: Request, raw: bytes) -> dict:
     config = inner.get("datasetConfig") or {}
     if not isinstance(dataset, str) or not isinstance(cron, str) or not isinstance(config, dict):
         raise bad_request("dataset and cron are text and datasetConfig an object")
+    email = inner.get("email")
+    if isinstance(email, str) and email.strip():
+        config = {**config, "datasetConfig": {"email": email.strip()}}  # where the job mailer looks
     key = inner.get("encryptionKey")
     if key is not None and not isinstance(key, str):
         raise bad_request("encryptionKey must be text")

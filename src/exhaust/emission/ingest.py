@@ -92,7 +92,8 @@ def check_file(
 
     `error_path`, when given, receives the refused rows as CSV (`line,column,reason,value`, written
     to a temporary name and renamed); `error_file` is the key recorded for it. A file refused as a
-    whole is status KO with its reason; refused rows do not make a file KO.
+    whole is status KO with its reason (and the error file has one line saying so); refused rows do
+    not make a file KO.
     """
     data_source = get_source(source) if isinstance(source, str) else source
     started = utcnow()
@@ -104,7 +105,11 @@ def check_file(
     except EmittedFileRejected as exc:
         counts = Checked(data_source.name)
         status, reason = KO, exc.message
-    has_errors = status == OK and counts.errors.num_rows > 0
+        # The error file explains a refused file too: its header line and why.
+        counts.errors = pa.table(
+            {"line": [1], "column": [""], "reason": [reason], "value": [None]}, schema=ERROR_SCHEMA
+        )
+    has_errors = counts.errors.num_rows > 0
     if error_path is not None and has_errors:
         write_error_file(counts.errors, error_path)
     return IngestResult(

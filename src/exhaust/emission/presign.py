@@ -21,6 +21,15 @@ from exhaust.outputs.storage import Storage
 
 
 def _s3_client(storage: Storage) -> Any:
+    """A botocore S3 client with the area's own credentials and endpoint (made once per area)."""
+    client = getattr(storage, "_exhaust_s3_client", None)
+    if client is None:
+        client = _new_s3_client(storage)
+        storage._exhaust_s3_client = client  # type: ignore[attr-defined]
+    return client
+
+
+def _new_s3_client(storage: Storage) -> Any:
     import botocore.session
 
     options = dict(storage.fs.storage_options) if hasattr(storage.fs, "storage_options") else {}
