@@ -1,7 +1,7 @@
 """Add recurring requests: the schedule table and the scheduler's leader row.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0003
 
 A schedule is a cron expression (in the configured time zone) and what to request at each slot. The
 leader row is how workers on SQLite agree on one scheduler at a time (PostgreSQL uses an advisory lock).
@@ -15,7 +15,7 @@ from alembic import op
 from exhaust.jobs.migrations import job_table_name
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0003"
 
 TIMESTAMP = sa.DateTime(timezone=True)
 
