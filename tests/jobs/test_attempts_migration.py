@@ -11,9 +11,10 @@ from alembic.script import ScriptDirectory
 from exhaust.jobs import migrate
 
 
-def test_revision_0003_follows_0002() -> None:
-    script = ScriptDirectory.from_config(migrate._config("job_request")).get_revision("0003")
-    assert script.down_revision == "0002" and migrate.head_revisions() == {"0003"}
+def test_revision_0003_follows_0002_on_a_single_line_of_migrations() -> None:
+    scripts = ScriptDirectory.from_config(migrate._config("job_request"))
+    assert scripts.get_revision("0003").down_revision == "0002"
+    assert len(migrate.head_revisions()) == 1  # one head: every later migration builds on 0003
 
 
 def test_rows_written_before_0003_are_converted(tmp_path: Path) -> None:
