@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     )
     profiles_dir: Path | None = Field(None, description="Folder of extra report profiles (*.toml).")
     metrics_public: bool = Field(False, description="Serve /metrics without a SERVICE bearer token.")
+    # Scaling (issue 12): where Spark runs.
+    spark_master: str = Field(
+        "local[2]", description="Spark master URL for the spark engine: local[N] or spark://host:7077."
+    )
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict, description="Extra Spark settings as JSON (e.g. spark.executor.memory)."
+    )
     report_chunk_learners: int = Field(
         10_000, ge=1, description="Learners per part when a report has many rows per learner (responses)."
     )
