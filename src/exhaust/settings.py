@@ -70,6 +70,15 @@ class Settings(BaseSettings):
     spark_master: str = Field(
         "local[2]", description="Spark master URL for the spark engine: local[N] or spark://host:7077."
     )
+    duckdb_memory_limit: str = Field(
+        "1GB",
+        description="DuckDB's memory cap per report (e.g. 512MB, 4GB); beyond it DuckDB spills to disk.",
+    )
+    duckdb_spill_dir: Path | None = Field(
+        None,
+        description="Folder for DuckDB's spill files (a private subfolder per report); default: system temp.",
+    )
+    duckdb_threads: int = Field(0, ge=0, description="DuckDB threads per report; 0: one per CPU core.")
     spark_conf: dict[str, str] = Field(
         default_factory=dict, description="Extra Spark settings as JSON (e.g. spark.executor.memory)."
     )

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from exhaust.errors import BadInput
 from exhaust.settings import get_settings
+from exhaust.sources.scan import BATCH_ROWS, ROW_COLUMN, ParquetScan, Scan, with_row_numbers
 
 
 class Backend(Protocol):
@@ -31,28 +32,70 @@ class Backend(Protocol):
 
     def execute(self, expr: ibis.Table) -> pa.Table: ...
 
+    def scan(self, name: str, scan: Scan) -> ibis.Table:
+        """A source scan as an Ibis table with the logical columns and `src_row` (source order)."""
+        ...
+
+    def execute_batches(self, expr: ibis.Table) -> pa.RecordBatchReader:
+        """The result as a stream of record batches (the CSV writer consumes it batch by batch)."""
+        ...
+
     def close(self) -> None: ...
 
 
 class DuckDBBackend:
-    """An in-memory DuckDB database private to one report run."""
+    """A DuckDB database private to one report run: memory capped, spilling to a temporary folder."""
 
     name = "duckdb"
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(
+        self, threads: int | None = None, memory_limit: str = "", spill_dir: Path | None = None
+    ) -> None:
         self.con = ibis.duckdb.connect(threads=threads) if threads else ibis.duckdb.connect()
         self.con.con.execute("SET enable_progress_bar = false")
+        if memory_limit:
+            self.con.con.execute("SET memory_limit = ?", [memory_limit])
+        self._spill = tempfile.TemporaryDirectory(prefix="exhaust-spill-", dir=spill_dir)
+        self.con.con.execute("SET temp_directory = ?", [self._spill.name])
+        self._count = 0
 
     def table(self, name: str, data: pa.Table) -> ibis.Table:
         # Registered, not copied: DuckDB scans the Arrow buffers in place (less memory, no load time).
         self.con.con.register(name, data)
         return self.con.table(name)
 
+    def scan(self, name: str, scan: Scan) -> ibis.Table:
+        self._count += 1
+        if isinstance(scan, ParquetScan):
+            raw = self.con.read_parquet(
+                scan.path, table_name=f"{name}_file_{self._count}", file_row_number=True
+            )
+            for column, values in scan.filters.items():
+                raw = raw.filter(raw[column].isin(list(values)))
+            return raw.select(
+                **{logical: raw[stored] for logical, stored in scan.columns.items()},
+                **{ROW_COLUMN: raw.file_row_number.cast("int64")},
+            )
+        # A stream is copied batch by batch into DuckDB's own storage (which spills under the limit).
+        stream = f"{name}_stream_{self._count}"
+        self.con.con.register(stream, with_row_numbers(scan))
+        try:
+            self.con.con.execute(f'CREATE TEMP TABLE "{name}_{self._count}" AS SELECT * FROM "{stream}"')
+        finally:
+            self.con.con.unregister(stream)
+        return self.con.table(f"{name}_{self._count}")
+
     def execute(self, expr: ibis.Table) -> pa.Table:
         return self.con.to_pyarrow(expr)
 
+    def execute_batches(self, expr: ibis.Table) -> pa.RecordBatchReader:
+        # DuckDB's own streaming reader (Ibis 12 calls a method DuckDB 2 no longer has).
+        # On the main connection: registered Arrow tables and temporary tables are visible only there.
+        return self.con.con.sql(str(self.con.compile(expr))).to_arrow_reader(BATCH_ROWS)
+
     def close(self) -> None:
         self.con.disconnect()
+        self._spill.cleanup()
 
 
 _spark_lock = threading.Lock()
@@ -156,8 +199,31 @@ class SparkBackend:
         self.session.createDataFrame(data).createOrReplaceTempView(full)
         return self.con.table(full)
 
+    def scan(self, name: str, scan: Scan) -> ibis.Table:
+        """Parquet is read by Spark itself (the executors read the path); a stream goes via the driver."""
+        from pyspark.sql import functions as F
+
+        full = self.prefix + name + f"_{len(self.names)}"
+        self.names.append(full)
+        if isinstance(scan, ParquetScan):
+            frame = self.session.read.parquet(scan.path).withColumn(
+                ROW_COLUMN, F.monotonically_increasing_id()
+            )
+            for column, values in scan.filters.items():
+                frame = frame.filter(F.col(column).isin(list(values)))
+            frame = frame.select(
+                *(F.col(stored).alias(logical) for logical, stored in scan.columns.items()), F.col(ROW_COLUMN)
+            )
+        else:
+            frame = self.session.createDataFrame(with_row_numbers(scan).read_all())
+        frame.createOrReplaceTempView(full)
+        return self.con.table(full)
+
     def execute(self, expr: ibis.Table) -> pa.Table:
         return self.con.to_pyarrow(expr)
+
+    def execute_batches(self, expr: ibis.Table) -> pa.RecordBatchReader:
+        return self.con.to_pyarrow_batches(expr, chunk_size=BATCH_ROWS)
 
     def close(self) -> None:
         for name in self.names:
@@ -165,9 +231,14 @@ class SparkBackend:
 
 
 def open_backend(kind: str = "duckdb") -> Backend:
-    """A fresh backend of `kind` (duckdb or spark)."""
+    """A fresh backend of `kind` (duckdb or spark), with the memory settings of EXHAUST_DUCKDB_*."""
     if kind == "duckdb":
-        return DuckDBBackend()
+        settings = get_settings()
+        return DuckDBBackend(
+            threads=settings.duckdb_threads or None,
+            memory_limit=settings.duckdb_memory_limit,
+            spill_dir=settings.duckdb_spill_dir,
+        )
     if kind == "spark":
         return SparkBackend()
     raise BadInput(f"unknown engine {kind!r}: use duckdb or spark")

@@ -1,79 +1,61 @@
 """Response exhaust fields (SPEC §3.3): one row per attempt x question of this batch.
 
-The `question` list is unnested with Arrow kernels and `params` / `resvalues` turned into JSON text with
-DuckDB's `to_json` before the engine runs, so every backend sees the same flat strings.
+The `question` list is unnested by the engine and `params` / `resvalues` turned into JSON text with the
+engine's own `to_json` (DuckDB and Spark both have one), so no attempt passes through Python.
 """
 
 from __future__ import annotations
 
-import dataclasses
-
-import duckdb
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from exhaust.engine.consent import with_consent
-from exhaust.engine.inputs import BatchData
 from exhaust.engine.learners import Learners
 from exhaust.sources.base import Source
 
 ATTEMPT_COLUMNS = ["user_id", "content_id", "attempt_id", "last_attempted_on", "question"]
 
 
-def question_rows(attempts: pa.Table) -> pa.Table:
+@ibis.udf.scalar.builtin(name="to_json")
+def _to_json(value: dt.Array(dt.Map(dt.string, dt.string))) -> dt.JSON:  # type: ignore[valid-type]
+    """DuckDB's and Spark's own `to_json`: compact JSON text of a list of maps, keys in stored order."""
+
+
+def question_rows(attempts: ir.Table) -> ir.Table:
     """Unnest attempts into (attempt, question position, question fields) rows, JSON text for options."""
-    questions = attempts.column("question").combine_chunks()
-    parents = pc.list_parent_indices(questions)
-    flat = pc.list_flatten(questions)
-    positions = pc.subtract(
-        pa.array(range(len(flat)), pa.int64()),
-        pc.take(questions.offsets.cast(pa.int64()), parents),
+    exploded = attempts.unnest("question", offset="position")
+    question = exploded.question
+    return exploded.select(
+        userid=exploded.user_id,
+        content_id=exploded.content_id,
+        attempt_id=exploded.attempt_id,
+        attempted_on=exploded.last_attempted_on,
+        position=exploded.position.cast("int64"),
+        question_id=question["id"],
+        question_type=question["type"],
+        question_title=question["title"],
+        question_description=question["description"],
+        question_duration=question["duration"],
+        question_score=question["score"],
+        question_max_score=question["max_score"],
+        question_options=_to_json(question["params"]).cast("string"),
+        question_response=_to_json(question["resvalues"]).cast("string"),
     )
-    head = attempts.select(["user_id", "content_id", "attempt_id", "last_attempted_on"]).take(parents)
-    table = pa.table(
-        {
-            "userid": head.column("user_id"),
-            "content_id": head.column("content_id"),
-            "attempt_id": head.column("attempt_id"),
-            "attempted_on": head.column("last_attempted_on"),
-            "position": positions,
-            "question_id": flat.field("id"),
-            "question_type": flat.field("type"),
-            "question_title": flat.field("title"),
-            "question_description": flat.field("description"),
-            "question_duration": flat.field("duration"),
-            "question_score": flat.field("score"),
-            "question_max_score": flat.field("max_score"),
-            "params": flat.field("params"),
-            "resvalues": flat.field("resvalues"),
-        }
-    )
-    con = duckdb.connect()
-    try:
-        con.execute("SET enable_progress_bar = false")
-        con.register("q", table)
-        return con.sql(
-            "SELECT * EXCLUDE (params, resvalues), "
-            "CAST(to_json(params) AS VARCHAR) AS question_options, "
-            "CAST(to_json(resvalues) AS VARCHAR) AS question_response FROM q"
-        ).to_arrow_table()
-    finally:
-        con.close()
 
 
-def with_attempts(data: BatchData, source: Source) -> BatchData:
-    """`data` with its learners' attempts (questions included) read once, for building in parts."""
-    attempts = source.attempts(data.course_id, data.batch_id, ATTEMPT_COLUMNS, user_ids=data.user_ids)
-    return dataclasses.replace(data, attempts=attempts)
+def batch_attempts(lx: Learners, source: Source) -> ir.Table:
+    """This batch's attempts with their questions, scanned by the engine."""
+    data = lx.data
+    filters = {"course_id": [data.course_id], "batch_id": [data.batch_id]}
+    return lx.backend.scan("attempts", source.scan("assessment_aggregator", filters, ATTEMPT_COLUMNS))
 
 
 def response_fields(lx: Learners, source: Source, channel: str) -> ir.Table:
     """Question rows of this batch's attempts, with learner and question set columns."""
-    data, hierarchy = lx.data, lx.data.hierarchy
-    attempts = data.attempts if data.attempts is not None else with_attempts(data, source).attempts
-    questions = lx.backend.table("questions", question_rows(attempts))
+    hierarchy = lx.data.hierarchy
+    questions = question_rows(batch_attempts(lx, source))
     registration = hierarchy.registration
     titles = pa.table(
         {"t_content_id": list(hierarchy.titles), "questionset_title": list(hierarchy.titles.values())},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,12 +12,12 @@ import pyarrow as pa
 
 from exhaust.engine.backend import open_backend
 from exhaust.engine.hierarchy import AssessmentRules
-from exhaust.engine.inputs import BatchData, load_batch
+from exhaust.engine.inputs import load_batch
 from exhaust.engine.learners import learners
 from exhaust.errors import BadInput
 from exhaust.pii import decrypt_array
 from exhaust.reports.csv_writer import write_csv_parts
-from exhaust.reports.datasets import CHUNKED_DATASETS, DATASETS, Fields, RequestContext
+from exhaust.reports.datasets import DATASETS, Fields, RequestContext
 from exhaust.reports.profiles import Column, Profile, load_profile
 from exhaust.settings import Settings, get_settings
 from exhaust.sources.base import Source
@@ -116,60 +115,37 @@ def build_report(
         settings.assessment_primary_categories,
     )
     clock = _Clock()
-    data = load_batch(source, batch_id, rules)
-    clock.lap("load")
     context = RequestContext(requested_channel, wanted_fields(chosen))
-    kind = engine or settings.engine
-    parts = [data]
-    if dataset in CHUNKED_DATASETS and data.enrolments.num_rows > settings.report_chunk_learners:
-        parts = CHUNKED_DATASETS[dataset](data, source).user_chunks(settings.report_chunk_learners)
-    headers: list[tuple[str, ...]] = []
-
-    def tables() -> Iterator[pa.Table]:
-        for part in parts:
-            table, columns = _compute(part, source, dataset, chosen, context, kind, settings)
-            headers.append(tuple(column.header for column in columns))
-            yield table
-
-    computed = tables()
-    first = next(computed)  # computing the first part also gives the header row
-    rows = write_csv_parts(
-        itertools.chain([first], computed),
-        output,
-        headers[0],
-        timestamp_format=chosen.timestamp_format,
-        bom=settings.csv_bom,
-    )
-    clock.lap("compute and write")
-    return ReportResult(
-        dataset, chosen.name, batch_id, data.course_id, Path(output), rows, headers[0], clock.laps
-    )
-
-
-def _compute(
-    data: BatchData,
-    source: Source,
-    dataset: str,
-    profile: Profile,
-    context: RequestContext,
-    engine: str,
-    settings: Settings,
-) -> tuple[pa.Table, list[OutputColumn]]:
-    """The report rows of `data` (a batch or part of one), in order, with their columns."""
-    backend = open_backend(engine)
+    backend = open_backend(engine or settings.engine)
     try:
+        data = load_batch(source, batch_id, backend, rules)
+        clock.lap("load")
         lx = learners(backend, data)
         fields = DATASETS[dataset](lx, source, context)
-        columns = expand_columns(profile, fields)
+        columns = expand_columns(chosen, fields)
+        headers = tuple(column.header for column in columns)
         keys = {f"k{i}": fields.table[key] for i, key in enumerate(fields.order_by)}
         values = {f"c{i}": column.value for i, column in enumerate(columns)}
         expr = fields.table.select(**values, **keys).order_by(list(keys))
-        table = backend.execute(expr).drop_columns(list(keys))
+        # Streamed: the engine hands over record batches in order, the writer appends each.
+        stream = backend.execute_batches(expr)
+
+        def parts() -> Iterator[pa.Table]:
+            for batch in stream:
+                table = pa.Table.from_batches([batch]).drop_columns(list(keys))
+                if fields.encrypted:
+                    table = decrypt_columns(table, columns, fields.encrypted, settings.sunbird_encryption_key)
+                yield table
+
+        rows = write_csv_parts(
+            parts(), output, headers, timestamp_format=chosen.timestamp_format, bom=settings.csv_bom
+        )
     finally:
         backend.close()
-    if fields.encrypted:
-        table = decrypt_columns(table, columns, fields.encrypted, settings.sunbird_encryption_key)
-    return table, columns
+    clock.lap("compute and write")
+    return ReportResult(
+        dataset, chosen.name, batch_id, data.course_id, Path(output), rows, headers, clock.laps
+    )
 
 
 class _Clock:
