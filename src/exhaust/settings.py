@@ -83,7 +83,9 @@ class Settings(BaseSettings):
         default_factory=dict, description="Extra Spark settings as JSON (e.g. spark.executor.memory)."
     )
     report_chunk_learners: int = Field(
-        10_000, ge=1, description="Learners per part when a report has many rows per learner (responses)."
+        10_000,
+        ge=1,
+        description="Unused since reports stream from the engine (kept so existing configurations load).",
     )
     smtp_host: str = Field("", description="SMTP server for job mails; mails are off when empty.")
     smtp_port: int = Field(25, description="SMTP port.")

@@ -19,7 +19,7 @@ import ibis
 import pyarrow as pa
 
 from exhaust.errors import BadInput
-from exhaust.settings import get_settings
+from exhaust.settings import Settings, get_settings
 from exhaust.sources.scan import BATCH_ROWS, ROW_COLUMN, ParquetScan, Scan, with_row_numbers
 
 
@@ -230,10 +230,10 @@ class SparkBackend:
             self.session.catalog.dropTempView(name)
 
 
-def open_backend(kind: str = "duckdb") -> Backend:
+def open_backend(kind: str = "duckdb", settings: Settings | None = None) -> Backend:
     """A fresh backend of `kind` (duckdb or spark), with the memory settings of EXHAUST_DUCKDB_*."""
     if kind == "duckdb":
-        settings = get_settings()
+        settings = settings or get_settings()
         return DuckDBBackend(
             threads=settings.duckdb_threads or None,
             memory_limit=settings.duckdb_memory_limit,

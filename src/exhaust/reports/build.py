@@ -116,7 +116,7 @@ def build_report(
     )
     clock = _Clock()
     context = RequestContext(requested_channel, wanted_fields(chosen))
-    backend = open_backend(engine or settings.engine)
+    backend = open_backend(engine or settings.engine, settings)
     try:
         data = load_batch(source, batch_id, backend, rules)
         clock.lap("load")

@@ -83,6 +83,9 @@ class Source:
         engine; anything else (a user cache, a database) is asked for exactly the enrolled ids
         (`user_ids()`, called only then), so no other user's row leaves it."""
         if self._users is not None:
+            stream = getattr(self._users, "scan_users", None)  # a cache able to stream (Redis)
+            if stream is not None:
+                return _selected(stream(user_ids()), columns)
             return table_reader(self._users.users(user_ids()).select(list(columns)))
         if isinstance(self.tables, Scannable):
             scan = self.tables.scan("users", {}, columns)
@@ -163,6 +166,13 @@ class Source:
             if all(_text_of(summary.get(field)) in values for field, values in wanted.items()):
                 found.append(summary)
         return found
+
+
+def _selected(reader: pa.RecordBatchReader, columns: Sequence[str]) -> pa.RecordBatchReader:
+    """`reader` limited to `columns`, still streamed."""
+    schema = pa.schema([reader.schema.field(name) for name in columns])
+    batches = (pa.RecordBatch.from_arrays([b.column(c) for c in columns], schema=schema) for b in reader)
+    return pa.RecordBatchReader.from_batches(schema, batches)
 
 
 def _parse_hierarchy(text: str | None, collection_id: str) -> dict | None:
