@@ -44,3 +44,7 @@ class HierarchyNotFound(ExhaustError):
     def __init__(self, collection_id: str) -> None:
         super().__init__(f"no content hierarchy for collection {collection_id}")
         self.collection_id = collection_id
+
+
+class EngineOutOfMemory(ExhaustError):
+    """The report needs more memory than the engine may use (EXHAUST_DUCKDB_MEMORY_LIMIT)."""

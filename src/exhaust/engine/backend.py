@@ -55,6 +55,9 @@ class DuckDBBackend:
         self.con.con.execute("SET enable_progress_bar = false")
         if memory_limit:
             self.con.con.execute("SET memory_limit = ?", [memory_limit])
+        # Every result the reports use is explicitly ordered (ORDER BY, src_row), so DuckDB need not
+        # keep scan order: its operators then stream and spill instead of buffering.
+        self.con.con.execute("SET preserve_insertion_order = false")
         self._spill = tempfile.TemporaryDirectory(prefix="exhaust-spill-", dir=spill_dir)
         self.con.con.execute("SET temp_directory = ?", [self._spill.name])
         self._count = 0
@@ -215,7 +218,13 @@ class SparkBackend:
                 *(F.col(stored).alias(logical) for logical, stored in scan.columns.items()), F.col(ROW_COLUMN)
             )
         else:
-            frame = self.session.createDataFrame(with_row_numbers(scan).read_all())
+            data = with_row_numbers(scan).read_all()
+            if data.num_rows == 0:  # pyspark cannot infer from an empty Arrow table: give the schema
+                from pyspark.sql.pandas.types import from_arrow_schema
+
+                frame = self.session.createDataFrame([], from_arrow_schema(data.schema))
+            else:
+                frame = self.session.createDataFrame(data)
         frame.createOrReplaceTempView(full)
         return self.con.table(full)
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import ibis
 import pyarrow as pa
 
@@ -14,7 +15,7 @@ from exhaust.engine.backend import open_backend
 from exhaust.engine.hierarchy import AssessmentRules
 from exhaust.engine.inputs import load_batch
 from exhaust.engine.learners import learners
-from exhaust.errors import BadInput
+from exhaust.errors import BadInput, EngineOutOfMemory
 from exhaust.pii import decrypt_array
 from exhaust.reports.csv_writer import write_csv_parts
 from exhaust.reports.datasets import DATASETS, Fields, RequestContext
@@ -140,6 +141,11 @@ def build_report(
         rows = write_csv_parts(
             parts(), output, headers, timestamp_format=chosen.timestamp_format, bom=settings.csv_bom
         )
+    except duckdb.OutOfMemoryException:
+        raise EngineOutOfMemory(
+            f"the report needs more memory than EXHAUST_DUCKDB_MEMORY_LIMIT ({settings.duckdb_memory_limit}) "
+            "allows: raise it or lower EXHAUST_DUCKDB_THREADS"
+        ) from None
     finally:
         backend.close()
     clock.lap("compute and write")
