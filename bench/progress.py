@@ -2,14 +2,14 @@
 
 Usage: python bench/progress.py [--learners 100000] [--engine duckdb] [--keep DIR]
 Generates demo data once (timed separately), then builds the report in a fresh process and reports its
-wall time, phase times and peak RSS.
+wall time, phase times and peak RSS, and its ratio to the I/O floor (bench/floor.py) measured in the
+same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -17,8 +17,10 @@ import time
 from pathlib import Path
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
+sys.path.insert(0, sys.argv[6])
+from floor import peak_rss_mb
 t0 = time.perf_counter()
 from exhaust.reports.build import build_report
 from exhaust.sources.open import open_source
@@ -29,7 +31,7 @@ result = build_report(open_source(sys.argv[1]), sys.argv[4], sys.argv[2], Path(s
 t2 = time.perf_counter()
 print(json.dumps({"import_s": round(t1 - t0, 3), "report_s": round(t2 - t1, 3), "rows": result.rows,
                   "phases": result.seconds, "bytes": Path(sys.argv[3]).stat().st_size,
-                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+                  "peak_rss_mb": peak_rss_mb()}))
 """
 
 
@@ -66,18 +68,30 @@ def main() -> None:
             str(out),
             args.dataset,
             args.engine,
+            str(Path(__file__).parent),
         ],
         capture_output=True,
         text=True,
         check=True,
     )
     figures = json.loads(child.stdout.strip().splitlines()[-1])
+    # The I/O floor, measured in the same run (and in a fresh process: its own peak RSS).
+    measured = subprocess.run(
+        [
+            *(sys.executable, str(Path(__file__).with_name("floor.py")), str(folder_used), batch_id),
+            *("--rows", str(figures["rows"]), "--bytes", str(figures["bytes"]), "--dataset", args.dataset),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    floor = json.loads(measured.stdout.strip().splitlines()[-1])
+    figures.update(floor, ratio_to_floor=round(figures["report_s"] / max(floor["floor_s"], 1e-3), 2))
     figures.update(
         learners=args.learners,
         engine=args.engine,
         dataset=args.dataset,
         demo_data_s=None if generated is None else round(generated, 2),
-        child_peak_rss_mb=round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
     )
     print(json.dumps(figures, indent=2))
 

@@ -75,3 +75,7 @@ class EncryptedValues(BadInput):
             f"{header} holds Sunbird-encrypted values and EXHAUST_SUNBIRD_ENCRYPTION_KEY {reason}: "
             "set it to the platform's sunbird_encryption_key"
         )
+
+
+class EngineOutOfMemory(ExhaustError):
+    """The report needs more memory than the engine may use (EXHAUST_DUCKDB_MEMORY_LIMIT)."""

@@ -67,8 +67,26 @@ class Settings(BaseSettings):
     )
     profiles_dir: Path | None = Field(None, description="Folder of extra report profiles (*.toml).")
     metrics_public: bool = Field(False, description="Serve /metrics without a SERVICE bearer token.")
+    # Scaling (issue 12): where Spark runs.
+    spark_master: str = Field(
+        "local[2]", description="Spark master URL for the spark engine: local[N] or spark://host:7077."
+    )
+    duckdb_memory_limit: str = Field(
+        "1GB",
+        description="DuckDB's memory cap per report (e.g. 512MB, 4GB); beyond it DuckDB spills to disk.",
+    )
+    duckdb_spill_dir: Path | None = Field(
+        None,
+        description="Folder for DuckDB's spill files (a private subfolder per report); default: system temp.",
+    )
+    duckdb_threads: int = Field(0, ge=0, description="DuckDB threads per report; 0: one per CPU core.")
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict, description="Extra Spark settings as JSON (e.g. spark.executor.memory)."
+    )
     report_chunk_learners: int = Field(
-        10_000, ge=1, description="Learners per part when a report has many rows per learner (responses)."
+        10_000,
+        ge=1,
+        description="Unused since reports stream from the engine (kept so existing configurations load).",
     )
     smtp_host: str = Field("", description="SMTP server for job mails; mails are off when empty.")
     smtp_port: int = Field(25, description="SMTP port.")

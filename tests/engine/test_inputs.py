@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from exhaust.engine.inputs import first_per_key, parse_legacy_dates, unwrap_board
+from exhaust.engine.backend import DuckDBBackend
+from exhaust.engine.inputs import first_per_key, legacy_timestamp, unwrapped_board
 from exhaust.sources.schema import TABLES
+
+
+def evaluate(expression, data: pa.Table) -> list:
+    """One expression over `data` on DuckDB."""
+    backend = DuckDBBackend()
+    try:
+        table = backend.table("t", data)
+        return backend.execute(table.select(v=expression(table))).column("v").to_pylist()
+    finally:
+        backend.close()
 
 
 def test_first_per_key_keeps_the_first_row_of_each_key_in_order() -> None:
@@ -16,10 +27,9 @@ def test_first_per_key_keeps_the_first_row_of_each_key_in_order() -> None:
 
 
 def test_legacy_dates_parse_to_utc() -> None:
-    parsed = parse_legacy_dates(
-        pa.chunked_array([["2019-11-13 05:41:50:382+0000", None, "2020-08-25 19:15:54:150+0530"]])
-    )
-    assert [v.isoformat() if v else None for v in parsed.to_pylist()] == [
+    texts = pa.table({"d": ["2019-11-13 05:41:50:382+0000", None, "2020-08-25 19:15:54:150+0530"]})
+    parsed = evaluate(lambda t: legacy_timestamp(t.d), texts)
+    assert [v.isoformat() if v else None for v in parsed] == [
         "2019-11-13T05:41:50.382000+00:00",
         None,
         "2020-08-25T13:45:54.150000+00:00",
@@ -31,5 +41,12 @@ def test_board_json_array_text_gives_its_first_element() -> None:
     boards = ['["IGOT-Health"]', "CBSE", "[]", None, '["A", "B"]', ' [ "Spaced" ]']
     data = {name: [None] * len(boards) for name in users.column_names}
     data["board"] = boards
-    table = unwrap_board(pa.table(data, schema=users.schema))
-    assert table.column("board").to_pylist() == ["IGOT-Health", "CBSE", None, None, "A", "Spaced"]
+    table = pa.table(data, schema=users.schema)
+    assert evaluate(lambda t: unwrapped_board(t.board), table) == [
+        "IGOT-Health",
+        "CBSE",
+        None,
+        None,
+        "A",
+        "Spaced",
+    ]

@@ -20,7 +20,7 @@ def source(tmp_path_factory: pytest.TempPathFactory):
 def figures(source, batch_id: str, engine: str = "duckdb"):
     backend = open_backend(engine)
     try:
-        return batch_summary(backend, load_batch(source, batch_id))
+        return batch_summary(backend, load_batch(source, batch_id, backend))
     finally:
         backend.close()
 

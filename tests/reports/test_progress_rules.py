@@ -91,15 +91,18 @@ def test_leaves_counted_from_tree_when_count_absent(tmp_path: Path) -> None:
 
 
 def test_optional_nodes_not_counted(tmp_path: Path) -> None:
+    from exhaust.engine.backend import DuckDBBackend
     from exhaust.engine.hierarchy import read_hierarchy
-    from exhaust.engine.inputs import completed_contents
+    from exhaust.engine.inputs import completed_entries
     from exhaust.sources.files import FileTables
 
     folder = write_source(
         tmp_path / "s", user_enrolments=[enrolment("u1", C, B, contentstatus={"l1": 2, "l2": 2})]
     )
-    table = FileTables(folder).load("user_enrolments")
-    done = completed_contents(table, {"l2"})
+    backend = DuckDBBackend()
+    table = backend.table("enrolments", FileTables(folder).load("user_enrolments"))
+    done = backend.execute(completed_entries(table, {"l2"}))
+    backend.close()
     assert done.column("content_id").to_pylist() == ["l1"]
     assert read_hierarchy(four_leaves()).root.leaves == 4
 

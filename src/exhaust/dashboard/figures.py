@@ -82,10 +82,11 @@ class BatchFigures:
         return self._cache.get(batch_id, lambda: self._compute(batch_id))
 
     def _compute(self, batch_id: str) -> BatchSummary:
-        data = load_batch(self._source(), batch_id, _rules(self._settings))
-        backend = open_backend(self._settings.engine)
+        backend = open_backend(self._settings.engine, self._settings)
         try:
-            return batch_summary(backend, data)
+            return batch_summary(
+                backend, load_batch(self._source(), batch_id, backend, _rules(self._settings))
+            )
         finally:
             backend.close()
 

@@ -5,14 +5,22 @@ Report logic is written once as Ibis expressions; a backend only loads Arrow tab
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
 import threading
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol
 
 import ibis
 import pyarrow as pa
 
 from exhaust.errors import BadInput
+from exhaust.settings import Settings, get_settings
+from exhaust.sources.scan import BATCH_ROWS, ROW_COLUMN, ParquetScan, Scan, with_row_numbers
 
 
 class Backend(Protocol):
@@ -24,36 +32,128 @@ class Backend(Protocol):
 
     def execute(self, expr: ibis.Table) -> pa.Table: ...
 
+    def scan(self, name: str, scan: Scan) -> ibis.Table:
+        """A source scan as an Ibis table with the logical columns and `src_row` (source order)."""
+        ...
+
+    def execute_batches(self, expr: ibis.Table) -> pa.RecordBatchReader:
+        """The result as a stream of record batches (the CSV writer consumes it batch by batch)."""
+        ...
+
     def close(self) -> None: ...
 
 
 class DuckDBBackend:
-    """An in-memory DuckDB database private to one report run."""
+    """A DuckDB database private to one report run: memory capped, spilling to a temporary folder."""
 
     name = "duckdb"
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(
+        self, threads: int | None = None, memory_limit: str = "", spill_dir: Path | None = None
+    ) -> None:
         self.con = ibis.duckdb.connect(threads=threads) if threads else ibis.duckdb.connect()
         self.con.con.execute("SET enable_progress_bar = false")
+        if memory_limit:
+            self.con.con.execute("SET memory_limit = ?", [memory_limit])
+        # Every result the reports use is explicitly ordered (ORDER BY, src_row), so DuckDB need not
+        # keep scan order: its operators then stream and spill instead of buffering.
+        self.con.con.execute("SET preserve_insertion_order = false")
+        self._spill = tempfile.TemporaryDirectory(prefix="exhaust-spill-", dir=spill_dir)
+        self.con.con.execute("SET temp_directory = ?", [self._spill.name])
+        self._count = 0
 
     def table(self, name: str, data: pa.Table) -> ibis.Table:
         # Registered, not copied: DuckDB scans the Arrow buffers in place (less memory, no load time).
         self.con.con.register(name, data)
         return self.con.table(name)
 
+    def scan(self, name: str, scan: Scan) -> ibis.Table:
+        self._count += 1
+        if isinstance(scan, ParquetScan):
+            raw = self.con.read_parquet(
+                scan.path, table_name=f"{name}_file_{self._count}", file_row_number=True
+            )
+            for column, values in scan.filters.items():
+                raw = raw.filter(raw[column].isin(list(values)))
+            return raw.select(
+                **{logical: raw[stored] for logical, stored in scan.columns.items()},
+                **{ROW_COLUMN: raw.file_row_number.cast("int64")},
+            )
+        # A stream is copied batch by batch into DuckDB's own storage (which spills under the limit).
+        stream = f"{name}_stream_{self._count}"
+        self.con.con.register(stream, with_row_numbers(scan))
+        try:
+            self.con.con.execute(f'CREATE TEMP TABLE "{name}_{self._count}" AS SELECT * FROM "{stream}"')
+        finally:
+            self.con.con.unregister(stream)
+        return self.con.table(f"{name}_{self._count}")
+
     def execute(self, expr: ibis.Table) -> pa.Table:
         return self.con.to_pyarrow(expr)
 
+    def execute_batches(self, expr: ibis.Table) -> pa.RecordBatchReader:
+        # DuckDB's own streaming reader (Ibis 12 calls a method DuckDB 2 no longer has).
+        # On the main connection: registered Arrow tables and temporary tables are visible only there.
+        return self.con.con.sql(str(self.con.compile(expr))).to_arrow_reader(BATCH_ROWS)
+
     def close(self) -> None:
         self.con.disconnect()
+        self._spill.cleanup()
 
 
 _spark_lock = threading.Lock()
 _spark_session = None
 
+# Spark's log4j configuration for the driver: warnings and progress stay off the user's terminal
+# (Spark's defaults print a banner, a WARN per missing native library and a bar per stage on stderr).
+LOG4J2_PROPERTIES = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n
+logger.hadoop.name = org.apache.hadoop
+logger.hadoop.level = off
+logger.spark.name = org.apache.spark
+logger.spark.level = error
+"""
 
-def spark_session():
-    """One local Spark session per process (starting Spark takes seconds)."""
+
+def _log4j_file() -> Path:
+    """The driver's log4j2 configuration, written once per process to a private temporary file."""
+    folder = Path(tempfile.mkdtemp(prefix="exhaust-spark-"))
+    path = folder / "log4j2.properties"
+    path.write_text(LOG4J2_PROPERTIES, encoding="utf-8")
+    return path
+
+
+@contextlib.contextmanager
+def _jvm_output_to(path: Path) -> Iterator[None]:
+    """Start the Spark JVM with its stdout and stderr going to `path`.
+
+    The JVM inherits the process's file descriptors 1 and 2 when pyspark launches it, and writes some
+    lines before any log configuration applies (`WARNING: Using incubator modules`). They are pointed
+    at `path` while the JVM starts, then restored: the JVM keeps the file, the user's terminal stays clean.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.dup2(target, 1)
+        os.dup2(target, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, target):
+            os.close(fd)
+
+
+def spark_session(master: str | None = None):
+    """One Spark session per process (starting Spark takes seconds), on `master` (EXHAUST_SPARK_MASTER)."""
     global _spark_session
     with _spark_lock:
         if _spark_session is None:
@@ -61,15 +161,26 @@ def spark_session():
                 from pyspark.sql import SparkSession
             except ImportError:
                 raise BadInput("the spark engine needs pyspark: pip install 'exhaust[spark]'") from None
-            _spark_session = (
-                SparkSession.builder.master("local[2]")
+            from exhaust.engine import spark_compat
+
+            spark_compat.apply()
+            settings = get_settings()
+            log4j_path = _log4j_file()
+            log4j = log4j_path.as_uri()
+            builder = (
+                SparkSession.builder.master(master or settings.spark_master)
                 .appName("exhaust")
                 .config("spark.sql.session.timeZone", "UTC")
                 .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
+                .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log4j}")
                 .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                 .config("spark.sql.shuffle.partitions", "4")
-                .getOrCreate()
             )
+            for key, value in settings.spark_conf.items():
+                builder = builder.config(key, str(value))
+            with _jvm_output_to(log4j_path.with_name("spark-driver.log")):
+                _spark_session = builder.getOrCreate()
             _spark_session.sparkContext.setLogLevel("ERROR")
         return _spark_session
 
@@ -91,18 +202,52 @@ class SparkBackend:
         self.session.createDataFrame(data).createOrReplaceTempView(full)
         return self.con.table(full)
 
+    def scan(self, name: str, scan: Scan) -> ibis.Table:
+        """Parquet is read by Spark itself (the executors read the path); a stream goes via the driver."""
+        from pyspark.sql import functions as F
+
+        full = self.prefix + name + f"_{len(self.names)}"
+        self.names.append(full)
+        if isinstance(scan, ParquetScan):
+            frame = self.session.read.parquet(scan.path).withColumn(
+                ROW_COLUMN, F.monotonically_increasing_id()
+            )
+            for column, values in scan.filters.items():
+                frame = frame.filter(F.col(column).isin(list(values)))
+            frame = frame.select(
+                *(F.col(stored).alias(logical) for logical, stored in scan.columns.items()), F.col(ROW_COLUMN)
+            )
+        else:
+            data = with_row_numbers(scan).read_all()
+            if data.num_rows == 0:  # pyspark cannot infer from an empty Arrow table: give the schema
+                from pyspark.sql.pandas.types import from_arrow_schema
+
+                frame = self.session.createDataFrame([], from_arrow_schema(data.schema))
+            else:
+                frame = self.session.createDataFrame(data)
+        frame.createOrReplaceTempView(full)
+        return self.con.table(full)
+
     def execute(self, expr: ibis.Table) -> pa.Table:
         return self.con.to_pyarrow(expr)
+
+    def execute_batches(self, expr: ibis.Table) -> pa.RecordBatchReader:
+        return self.con.to_pyarrow_batches(expr, chunk_size=BATCH_ROWS)
 
     def close(self) -> None:
         for name in self.names:
             self.session.catalog.dropTempView(name)
 
 
-def open_backend(kind: str = "duckdb") -> Backend:
-    """A fresh backend of `kind` (duckdb or spark)."""
+def open_backend(kind: str = "duckdb", settings: Settings | None = None) -> Backend:
+    """A fresh backend of `kind` (duckdb or spark), with the memory settings of EXHAUST_DUCKDB_*."""
     if kind == "duckdb":
-        return DuckDBBackend()
+        settings = settings or get_settings()
+        return DuckDBBackend(
+            threads=settings.duckdb_threads or None,
+            memory_limit=settings.duckdb_memory_limit,
+            spill_dir=settings.duckdb_spill_dir,
+        )
     if kind == "spark":
         return SparkBackend()
     raise BadInput(f"unknown engine {kind!r}: use duckdb or spark")

@@ -1,36 +1,41 @@
-"""Gather one batch's data from a Source and flatten it into plain columnar tables.
+"""Scan one batch's data from a Source into the engine and flatten it there.
 
-Maps and lists (contentstatus, aggregates, certificates) are unnested here with vectorised Arrow
-kernels, so the Ibis expressions only see flat scalar columns that every backend (DuckDB, Spark) handles
-the same way. Nothing here loops over learners.
+The engine reads the tables itself (sources/scan.py) and unnests maps and lists (contentstatus,
+aggregates, certificates) as Ibis expressions, so DuckDB and Spark do the same work and Python holds
+nothing per learner. Python keeps only what is per batch: the batch row, the hierarchy walk, the
+optional nodes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
+import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from exhaust.engine.backend import Backend
 from exhaust.engine.hierarchy import AssessmentRules, Hierarchy, read_hierarchy
 from exhaust.sources.base import Source
+from exhaust.sources.scan import ROW_COLUMN
+from exhaust.sources.schema import USER_FIELDS
 
 TS = pa.timestamp("ms", tz="UTC")
 
 
 @dataclass
 class BatchData:
-    """One batch's flattened inputs, ready to load into an engine backend."""
+    """One batch's inputs as Ibis tables of one backend: scanned from the source and flattened by the
+    engine (nothing per learner is held in Python)."""
 
     batch: dict
     hierarchy: Hierarchy
-    enrolments: pa.Table  # userid, enrolled_on, completed_on, status, cert_issued, certstatus, has_status
-    completed_contents: pa.Table  # userid, content_id: contentstatus entries at 2, optional nodes removed
-    activity: pa.Table  # userid, activity_id, completed_count (context cb:<batch>)
-    users: pa.Table  # the `users` logical table, one row per user, board unwrapped
-    raw_enrolments: pa.Table  # active enrolments in the logical schema (for reports needing more)
-    attempts: pa.Table | None = None  # assessment attempts, when read once for a report built in parts
+    backend: Backend
+    enrolments: ir.Table  # userid, enrolled_on, completed_on, status, cert_issued, certstatus, has_status
+    completed_contents: ir.Table  # userid, content_id: contentstatus entries at 2, optional nodes removed
+    activity: ir.Table  # userid, activity_id, completed_count (context cb:<batch>)
+    users: ir.Table  # the `users` logical table, one row per enrolled user, board unwrapped
 
     @property
     def batch_id(self) -> str:
@@ -39,36 +44,6 @@ class BatchData:
     @property
     def course_id(self) -> str:
         return self.batch["courseid"]
-
-    @property
-    def user_ids(self) -> list[str]:
-        return self.enrolments.column("userid").to_pylist()
-
-    def user_chunks(self, size: int) -> list[BatchData]:
-        """The batch split into contiguous ranges of sorted user ids, so per-chunk results sorted by user
-        concatenate into a sorted whole (reports whose rows multiply per learner are built this way)."""
-        ids = sorted(self.user_ids)
-        if len(ids) <= size:
-            return [self]
-        return [self.restricted(ids[start : start + size]) for start in range(0, len(ids), size)]
-
-    def restricted(self, user_ids: list[str]) -> BatchData:
-        """The same batch with only `user_ids`' rows."""
-        wanted = pa.array(user_ids, pa.string())
-
-        def only(table: pa.Table, column: str = "userid") -> pa.Table:
-            return table.filter(pc.is_in(table.column(column), value_set=wanted))
-
-        return BatchData(
-            batch=self.batch,
-            hierarchy=self.hierarchy,
-            enrolments=only(self.enrolments),
-            completed_contents=only(self.completed_contents),
-            activity=only(self.activity),
-            users=only(self.users),
-            raw_enrolments=only(self.raw_enrolments),
-            attempts=None if self.attempts is None else only(self.attempts, "user_id"),
-        )
 
 
 def first_per_key(table: pa.Table, keys: list[str]) -> pa.Table:
@@ -82,110 +57,129 @@ def first_per_key(table: pa.Table, keys: list[str]) -> pa.Table:
     return table.take(pc.take(first, pc.sort_indices(first)))
 
 
-def parse_legacy_dates(text: pa.ChunkedArray) -> pa.Array:
-    """Parse Sunbird's legacy `enrolleddate` text (`2019-11-13 05:41:50:382+0000`) to UTC timestamps."""
-    normalised = pc.replace_substring_regex(text, r"^(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d):(\d{1,3})", r"\1.\2")
-    normalised = pc.replace_substring_regex(normalised, r"([+-]\d\d)(\d\d)$", r"\1:\2")
-    normalised = pc.replace_substring_regex(normalised, r"[Zz]$", "+00:00")
-    parsed = pd.to_datetime(pd.Series(normalised.to_pandas()), utc=True, format="ISO8601", errors="coerce")
-    return pa.array(parsed, type=TS)
+ENROLMENT_COLUMNS = [
+    "userid",
+    "courseid",
+    "active",
+    "enrolled_date",
+    "enrolleddate",
+    "completedon",
+    "status",
+    "contentstatus",
+    "certificates",
+    "issued_certificates",
+    "certstatus",
+]
+ACTIVITY_COLUMNS = ["user_id", "activity_id", "aggregates"]
 
 
-def _entries(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A map column as a list of (key, value) structs, which every list kernel accepts."""
-    if pa.types.is_map(values.type):
-        entry = pa.struct([("key", values.type.key_type), ("value", values.type.item_type)])
-        return values.cast(pa.list_(entry))
-    return values
+def first_rows(table: ir.Table, key: str) -> ir.Table:
+    """The first row (in source order, `src_row`) of each `key`: sources may repeat a primary key."""
+    window = ibis.window(group_by=table[key], order_by=table[ROW_COLUMN])
+    ranked = table.mutate(key_rank=ibis.row_number().over(window))
+    return ranked.filter(ranked.key_rank == 0).drop("key_rank", ROW_COLUMN)
 
 
-def _non_empty(lists: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.fill_null(pc.greater(pc.list_value_length(_entries(lists)), 0), False)
+def legacy_timestamp(text: ir.StringValue) -> ir.TimestampValue:
+    """Sunbird's legacy `enrolleddate` text (`2019-11-13 05:41:50:382+0000`, or ISO 8601) as UTC instants;
+    blank or unparseable text gives null. Spelled with substrings, not regex back-references, whose syntax
+    differs between engines."""
+    value = text.strip()
+    colon_millis = value.re_search(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}:[0-9]{1,3}")
+    value = ibis.ifelse(colon_millis, value.substr(0, 19) + "." + value.substr(20), value)
+    compact_offset = value.re_search(r"[+-][0-9]{4}$")
+    value = ibis.ifelse(compact_offset, value.substr(0, value.length() - 2) + ":" + value.right(2), value)
+    return value.nullif("").try_cast("timestamp('UTC')")
 
 
-def flatten_enrolments(active: pa.Table) -> pa.Table:
+def _non_empty(values: ir.ArrayValue | ir.MapValue) -> ir.BooleanValue:
+    return (values.length() > 0).fill_null(False)
+
+
+def flattened_enrolments(active: ir.Table) -> ir.Table:
     """Scalar enrolment columns: dates, status and certificate facts."""
-    enrolled = pc.coalesce(active.column("enrolled_date"), parse_legacy_dates(active.column("enrolleddate")))
-    issued = pc.or_(
-        _non_empty(active.column("issued_certificates")), _non_empty(active.column("certificates"))
-    )
-    has_status = _non_empty(active.column("contentstatus"))
-    return pa.table(
-        {
-            "userid": active.column("userid"),
-            "enrolled_on": enrolled,
-            "completed_on": active.column("completedon"),
-            "status": pc.fill_null(active.column("status"), 0).cast(pa.int32()),
-            "cert_issued": issued,
-            "certstatus": active.column("certstatus").cast(pa.int32()),
-            "has_status": has_status,
-        }
+    return active.select(
+        userid=active.userid,
+        enrolled_on=active.enrolled_date.fill_null(legacy_timestamp(active.enrolleddate)),
+        completed_on=active.completedon,
+        status=active.status.fill_null(0).cast("int32"),
+        cert_issued=_non_empty(active.issued_certificates) | _non_empty(active.certificates),
+        certstatus=active.certstatus.cast("int32"),
+        has_status=_non_empty(active.contentstatus),
     )
 
 
-def completed_contents(active: pa.Table, optional: set[str]) -> pa.Table:
+def completed_entries(active: ir.Table, optional: set[str]) -> ir.Table:
     """(userid, content_id) for every contentstatus entry equal to 2, optional nodes excluded."""
-    statuses = _entries(active.column("contentstatus")).combine_chunks()
-    parents = pc.list_parent_indices(statuses)
-    flat = pc.list_flatten(statuses)
-    keep = pc.equal(flat.field("value"), 2)
+    keyed = active.select(active.userid, active.contentstatus, content_id=active.contentstatus.keys())
+    entries = keyed.unnest("content_id")
+    done = entries.filter(entries.contentstatus[entries.content_id] == 2)
     if optional:
-        keep = pc.and_(keep, pc.invert(pc.is_in(flat.field("key"), value_set=pa.array(sorted(optional)))))
-    keep = pc.fill_null(keep, False)
-    users = pc.take(active.column("userid"), pc.filter(parents, keep))  # only the kept entries' learners
-    return pa.table({"userid": users, "content_id": pc.filter(flat.field("key"), keep)})
+        done = done.filter(~done.content_id.isin(sorted(optional)))
+    return done.select("userid", "content_id")
 
 
-def completed_counts(activity: pa.Table) -> pa.Table:
+def activity_counts(activity: ir.Table) -> ir.Table:
     """(userid, activity_id, completed_count) from `aggregates['completedCount']`.
 
     Not deduplicated: a learner's rows for one activity under two activity types each give a progress,
     and the engine keeps the highest (its pivot takes the maximum), which is deterministic.
     """
-    count = pc.map_lookup(activity.column("aggregates"), "completedCount", "first")
-    table = pa.table(
-        {
-            "userid": activity.column("user_id"),
-            "activity_id": activity.column("activity_id"),
-            "completed_count": pc.fill_null(count, 0).cast(pa.int64()),
-        }
+    count = activity.aggregates.get("completedCount")
+    return activity.select(
+        userid=activity.user_id,
+        activity_id=activity.activity_id,
+        completed_count=count.fill_null(0).cast("int64"),
     )
-    return table
 
 
-def unwrap_board(users: pa.Table) -> pa.Table:
-    """`board` may hold a JSON array as text (`["IGOT-Health"]`): keep its first element."""
-    board = users.column("board").combine_chunks()
-    first = pc.struct_field(pc.extract_regex(board, r'^\s*\[\s*"(?P<first>(?:[^"\\]|\\.)*)"'), "first")
-    is_array = pc.fill_null(pc.starts_with(pc.utf8_ltrim_whitespace(board), "["), False)
-    empty_array = pc.fill_null(pc.match_substring_regex(board, r"^\s*\[\s*\]\s*$"), False)
-    unwrapped = pc.if_else(empty_array, pa.scalar(None, pa.string()), pc.if_else(is_array, first, board))
-    return users.set_column(users.schema.get_field_index("board"), "board", unwrapped)
+def unwrapped_board(board: ir.StringValue) -> ir.StringValue:
+    """`board` may hold a JSON array as text (`["IGOT-Health"]`): its first element (null for `[]`)."""
+    first = board.re_extract(r'^[ \t\n\r]*\[[ \t\n\r]*"((?:[^"\\]|\\.)*)"', 1)
+    is_array = board.lstrip().startswith("[").fill_null(False)
+    empty_array = board.re_search(r"^[ \t\n\r]*\[[ \t\n\r]*\][ \t\n\r]*$").fill_null(False)
+    return ibis.cases((empty_array, ibis.null("string")), (is_array, first), else_=board)
 
 
 def load_batch(
-    source: Source, batch_id: str, rules: AssessmentRules | None = None, *, tree: dict | None = None
+    source: Source,
+    batch_id: str,
+    backend: Backend,
+    rules: AssessmentRules | None = None,
+    *,
+    tree: dict | None = None,
 ) -> BatchData:
-    """Read everything one batch's reports need, and only that (`tree`: the hierarchy, when already read)."""
+    """Scan everything one batch's reports need (and only that) into `backend`, flattened there
+    (`tree`: the collection's hierarchy, when the caller has already read it)."""
     batch = source.batch(batch_id)
-    hierarchy = read_hierarchy(tree if tree is not None else source.hierarchy(batch["courseid"]), rules)
-    enrolments = source.enrolments(batch_id)
-    enrolments = enrolments.filter(
-        pc.and_(
-            pc.fill_null(enrolments.column("active"), False),
-            pc.equal(enrolments.column("courseid"), batch["courseid"]),
-        )
+    course_id = batch["courseid"]
+    hierarchy = read_hierarchy(tree if tree is not None else source.hierarchy(course_id), rules)
+    scanned = backend.scan(
+        "enrolments", source.scan("user_enrolments", {"batchid": [batch_id]}, ENROLMENT_COLUMNS)
     )
-    enrolments = first_per_key(enrolments, ["userid"])
-    user_ids = enrolments.column("userid").to_pylist()
-    users = first_per_key(source.users(user_ids), ["userid"]) if user_ids else source.users([])
-    optional = source.optional_nodes(batch["courseid"])
+    active = first_rows(
+        scanned.filter(scanned.active.fill_null(False) & (scanned.courseid == course_id)), "userid"
+    )
+    optional = source.optional_nodes(course_id)
+    activity = backend.scan(
+        "activity",
+        source.scan("user_activity_agg", {"context_id": [f"cb:{batch_id}"]}, ACTIVITY_COLUMNS),
+    )
+    enrolled = active.select("userid")
+
+    def enrolled_ids() -> list[str]:  # only for a user cache keyed by id (Redis)
+        return backend.execute(enrolled.order_by("userid")).column("userid").to_pylist()
+
+    profiles = backend.scan("users", source.scan_users(enrolled_ids, list(USER_FIELDS)))
+    profiles = profiles.semi_join(enrolled, profiles.userid == enrolled.userid)
+    profiles = first_rows(profiles, "userid")
+    profiles = profiles.mutate(board=unwrapped_board(profiles.board))
     return BatchData(
         batch=batch,
         hierarchy=hierarchy,
-        enrolments=flatten_enrolments(enrolments),
-        completed_contents=completed_contents(enrolments, optional),
-        activity=completed_counts(source.activity(batch_id)),
-        users=unwrap_board(users),
-        raw_enrolments=enrolments,
+        backend=backend,
+        enrolments=flattened_enrolments(active),
+        completed_contents=completed_entries(active, optional),
+        activity=activity_counts(activity),
+        users=profiles,
     )

@@ -36,8 +36,7 @@ class Learners:
 
 def learners(backend: Backend, data: BatchData) -> Learners:
     """Load enrolments and users and join them: profile columns are null for unknown users."""
-    enrol = backend.table("enrolments", data.enrolments)
-    users = backend.table("users", data.users)
+    enrol, users = data.enrolments, data.users
     first = users.firstname.strip().fill_null("")
     last = users.lastname.strip().fill_null("")
     profile = users.select(

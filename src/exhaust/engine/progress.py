@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from exhaust.engine.hierarchy import CollectionNode
 from exhaust.engine.learners import Learners
 from exhaust.sources.base import Source
+from exhaust.sources.scan import ROW_COLUMN
 
 ATTEMPT_COLUMNS = [
     "user_id",
@@ -56,9 +56,12 @@ def _collections_table(root: CollectionNode, nested: list[CollectionNode]) -> pa
     )
 
 
-def _members_table(nodes: list[CollectionNode], completed: pa.Table) -> pa.Table:
+def _members_table(lx: Learners, nodes: list[CollectionNode]) -> pa.Table:
     """(collection_id, content_id) pairs whose completion counts; unknown membership counts every entry."""
-    everything = pc.unique(completed.column("content_id")).to_pylist() if completed.num_rows else []
+    everything: list[str] = []
+    if any(n.members is None for n in nodes):  # rare: the content ids seen are asked of the engine
+        done = lx.data.completed_contents
+        everything = lx.backend.execute(done.select("content_id").distinct()).column(0).to_pylist()
     pairs = [
         (n.identifier, m) for n in nodes for m in sorted(n.members if n.members is not None else everything)
     ]
@@ -80,9 +83,8 @@ def _progress_by_collection(lx: Learners, nodes: list[CollectionNode]) -> ir.Tab
     """One row per (learner, collection): the collection's progress for that learner."""
     backend, data, enrol = lx.backend, lx.data, lx.base
     collections = backend.table("collections", _collections_table(nodes[0], nodes[1:]))
-    members = backend.table("members", _members_table(nodes, data.completed_contents))
-    done = backend.table("done", data.completed_contents)
-    activity = backend.table("activity", data.activity)
+    members = backend.table("members", _members_table(lx, nodes))
+    done, activity = data.completed_contents, data.activity
 
     done_counts = (
         done.join(members, done.content_id == members.content_id)
@@ -112,14 +114,10 @@ def course_progress(lx: Learners) -> ir.Table:
 def _attempts(lx: Learners, source: Source, assessments: list[str], columns: list[str]) -> ir.Table:
     """This batch's scored attempts at the collection's assessments, loaded into the backend."""
     data = lx.data
-    raw = source.attempts(data.course_id, data.batch_id, columns)
-    raw = raw.filter(
-        pc.and_(
-            pc.is_in(raw.column("content_id"), value_set=pa.array(assessments)),
-            pc.is_valid(raw.column("total_score")),
-        )
-    )
-    return lx.backend.table("attempts", raw.rename_columns(["userid", *columns[1:]]))
+    filters = {"course_id": [data.course_id], "batch_id": [data.batch_id]}
+    raw = lx.backend.scan("attempts", source.scan("assessment_aggregator", filters, columns))
+    raw = raw.filter(raw.content_id.isin(assessments) & raw.total_score.notnull())
+    return raw.rename(userid="user_id").drop(ROW_COLUMN)
 
 
 def _best_scores(lx: Learners, source: Source, assessments: list[str], details: bool) -> ir.Table:

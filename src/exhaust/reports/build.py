@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from exhaust.engine.backend import open_backend
 from exhaust.engine.hierarchy import AssessmentRules
-from exhaust.engine.inputs import BatchData, load_batch
+from exhaust.engine.inputs import load_batch
 from exhaust.engine.learners import learners
-from exhaust.errors import BadInput, EncryptedValues
+from exhaust.errors import BadInput, EncryptedValues, EngineOutOfMemory
 from exhaust.pii import decrypt_array, looks_encrypted
 from exhaust.reports.csv_writer import write_csv_parts
-from exhaust.reports.datasets import CHUNKED_DATASETS, DATASETS, Fields, RequestContext
+from exhaust.reports.datasets import DATASETS, Fields, RequestContext
 from exhaust.reports.profiles import Column, Profile, ValueFormat, load_profile
 from exhaust.reports.refusals import NEEDS_HIERARCHY, check_collection
 from exhaust.reports.value_formats import format_column
@@ -142,62 +142,43 @@ def build_report(
     record = collection_records(source, [batch["courseid"]]).get(batch["courseid"])
     check_collection(dataset, record)
     tree = collection_tree(source, batch["courseid"], record, required=dataset in NEEDS_HIERARCHY)
-    data = load_batch(source, batch_id, rules, tree=tree)
-    clock.lap("load")
     context = RequestContext(requested_channel, wanted_fields(chosen))
-    kind = engine or settings.engine
-    parts = [data]
-    if dataset in CHUNKED_DATASETS and data.enrolments.num_rows > settings.report_chunk_learners:
-        parts = CHUNKED_DATASETS[dataset](data, source).user_chunks(settings.report_chunk_learners)
-    headers: list[tuple[str, ...]] = []
-
-    def tables() -> Iterator[pa.Table]:
-        for part in parts:
-            table, columns = _compute(part, source, dataset, chosen, context, kind, settings)
-            headers.append(tuple(column.header for column in columns))
-            yield table
-
-    computed = tables()
-    first = next(computed)  # computing the first part also gives the header row
-    rows = write_csv_parts(
-        itertools.chain([first], computed),
-        output,
-        headers[0],
-        timestamp_format=chosen.timestamp_format,
-        bom=settings.csv_bom,
-    )
-    clock.lap("compute and write")
-    return ReportResult(
-        dataset, chosen.name, batch_id, data.course_id, Path(output), rows, headers[0], clock.laps
-    )
-
-
-def _compute(
-    data: BatchData,
-    source: Source,
-    dataset: str,
-    profile: Profile,
-    context: RequestContext,
-    engine: str,
-    settings: Settings,
-) -> tuple[pa.Table, list[OutputColumn]]:
-    """The report rows of `data` (a batch or part of one), in order, with their columns."""
-    backend = open_backend(engine)
+    backend = open_backend(engine or settings.engine, settings)
     try:
+        data = load_batch(source, batch_id, backend, rules, tree=tree)
+        clock.lap("load")
         lx = learners(backend, data)
         fields = DATASETS[dataset](lx, source, context)
-        columns = expand_columns(profile, fields)
+        columns = expand_columns(chosen, fields)
+        headers = tuple(column.header for column in columns)
         keys = {f"k{i}": fields.table[key] for i, key in enumerate(fields.order_by)}
         values = {f"c{i}": column.value for i, column in enumerate(columns)}
-        rows = _row_filter(profile, fields)
+        rows = _row_filter(chosen, fields)
         expr = (fields.table if rows is None else fields.table.filter(rows)).select(**values, **keys)
-        table = backend.execute(expr.order_by(list(keys))).drop_columns(list(keys))
+        # Streamed: the engine hands over record batches in order, the writer appends each.
+        stream = backend.execute_batches(expr.order_by(list(keys)))
+
+        def parts() -> Iterator[pa.Table]:
+            for batch in stream:
+                table = _formatted(pa.Table.from_batches([batch]).drop_columns(list(keys)), columns)
+                if fields.encrypted:
+                    table = decrypt_columns(table, columns, fields.encrypted, settings.sunbird_encryption_key)
+                yield table
+
+        written = write_csv_parts(
+            parts(), output, headers, timestamp_format=chosen.timestamp_format, bom=settings.csv_bom
+        )
+    except duckdb.OutOfMemoryException:
+        raise EngineOutOfMemory(
+            f"the report needs more memory than EXHAUST_DUCKDB_MEMORY_LIMIT ({settings.duckdb_memory_limit}) "
+            "allows: raise it or lower EXHAUST_DUCKDB_THREADS"
+        ) from None
     finally:
         backend.close()
-    table = _formatted(table, columns, profile)
-    if fields.encrypted:
-        table = decrypt_columns(table, columns, fields.encrypted, settings.sunbird_encryption_key)
-    return table, columns
+    clock.lap("compute and write")
+    return ReportResult(
+        dataset, chosen.name, batch_id, data.course_id, Path(output), written, headers, clock.laps
+    )
 
 
 def _row_filter(profile: Profile, fields: Fields) -> ibis.Value | None:
@@ -214,7 +195,7 @@ def _row_filter(profile: Profile, fields: Fields) -> ibis.Value | None:
     return value.fill_null(False)
 
 
-def _formatted(table: pa.Table, columns: list[OutputColumn], profile: Profile) -> pa.Table:
+def _formatted(table: pa.Table, columns: list[OutputColumn]) -> pa.Table:
     """Columns with a value format turned into their text (the others are printed by type)."""
     for index, column in enumerate(columns):
         if column.format != ValueFormat():

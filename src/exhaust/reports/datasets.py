@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 import ibis.expr.types as ir
 
 from exhaust.engine.consent import with_consent
-from exhaust.engine.inputs import BatchData
 from exhaust.engine.learners import Learners
 from exhaust.engine.progress import Dynamic, progress_fields
-from exhaust.engine.responses import response_fields, with_attempts
+from exhaust.engine.responses import response_fields
 from exhaust.engine.userinfo import under_consent, userinfo_fields
 from exhaust.sources.base import Source
 
@@ -96,8 +95,5 @@ DATASETS: dict[str, FieldBuilder] = {
     "response-exhaust": _responses,
     "course-mentor": _course_mentor,
 }
-# Datasets with many rows per learner: built in chunks of learners to bound memory, after reading
-# what every chunk needs once.
-CHUNKED_DATASETS: dict[str, Callable[[BatchData, Source], BatchData]] = {"response-exhaust": with_attempts}
 # Datasets that carry personal data: only ever delivered in a password-protected zip.
 PROTECTED_DATASETS = frozenset({"userinfo-exhaust", "course-mentor"})

@@ -8,12 +8,13 @@ specialised stores (the Redis user cache, the content service) as SPEC §2 and t
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 import pyarrow as pa
 
 from exhaust.errors import BatchNotFound, HierarchyNotFound, SourceDataError
+from exhaust.sources.scan import ParquetScan, Scan, Scannable, table_reader
 
 Filters = Mapping[str, Sequence[str]]
 
@@ -83,6 +84,27 @@ class Source:
     def search_store(self) -> CollectionSearch | None:
         """The collection search configured for this source, if any."""
         return self._search
+
+    def scan(self, table: str, filters: Filters, columns: Sequence[str] | None = None) -> Scan:
+        """`table` for the engine to read itself (sources/scan.py): a file scan or a record batch stream."""
+        if isinstance(self.tables, Scannable):
+            return self.tables.scan(table, filters, columns)
+        return table_reader(self.tables.read(table, filters, columns))
+
+    def scan_users(self, user_ids: Callable[[], Sequence[str]], columns: Sequence[str]) -> Scan:
+        """Profiles for the engine. A users file the engine reads itself is scanned whole and joined by the
+        engine; anything else (a user cache, a database) is asked for exactly the enrolled ids
+        (`user_ids()`, called only then), so no other user's row leaves it."""
+        if self._users is not None:
+            stream = getattr(self._users, "scan_users", None)  # a cache able to stream (Redis)
+            if stream is not None:
+                return _selected(stream(user_ids()), columns)
+            return table_reader(self._users.users(user_ids()).select(list(columns)))
+        if isinstance(self.tables, Scannable):
+            scan = self.tables.scan("users", {}, columns)
+            if isinstance(scan, ParquetScan):
+                return scan
+        return table_reader(self.tables.read("users", {"userid": list(user_ids())}, columns))
 
     def batch(self, batch_id: str) -> dict:
         """The `course_batch` row of `batch_id`, or BatchNotFound."""
@@ -165,6 +187,13 @@ class Source:
             if all(_text_of(summary.get(field)) in values for field, values in wanted.items()):
                 found.append(summary)
         return found
+
+
+def _selected(reader: pa.RecordBatchReader, columns: Sequence[str]) -> pa.RecordBatchReader:
+    """`reader` limited to `columns`, still streamed."""
+    schema = pa.schema([reader.schema.field(name) for name in columns])
+    batches = (pa.RecordBatch.from_arrays([b.column(c) for c in columns], schema=schema) for b in reader)
+    return pa.RecordBatchReader.from_batches(schema, batches)
 
 
 def _parse_hierarchy(text: str | None, collection_id: str) -> dict | None:

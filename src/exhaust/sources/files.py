@@ -21,6 +21,7 @@ from exhaust.errors import BadInput, MissingTable, SourceDataError
 from exhaust.sources.base import Filters
 from exhaust.sources.coerce import ALIASES, check_columns, conform, rows_to_table
 from exhaust.sources.memory import MemoryTables, filter_table
+from exhaust.sources.scan import ParquetScan, Scan, table_reader
 from exhaust.sources.schema import TABLES, empty_table
 
 SUFFIXES = (".parquet", ".jsonl", ".csv")
@@ -89,6 +90,38 @@ class FileTables(MemoryTables):
         conformed = conform(data, table, path.name)
         check_columns(table, schema.names, path.name)
         return filter_table(conformed, later, wanted)
+
+    def scan(self, table: str, filters: Filters, columns: Sequence[str] | None = None) -> Scan:
+        """A Parquet file whose stored types are the logical ones is read by the engine itself; anything
+        else (text formats, older types needing conversion) is conformed here and streamed."""
+        wanted = list(columns) if columns is not None else TABLES[table].columns
+        path = self.path(table)
+        plan = _parquet_plan(path, table, wanted, filters) if path is not None else None
+        if plan is not None:
+            return plan
+        return table_reader(self.read(table, filters, wanted))
+
+
+def _parquet_plan(path: Path, table: str, wanted: list[str], filters: Filters) -> ParquetScan | None:
+    """A ParquetScan of `path` when every needed column is stored with exactly its logical type."""
+    if path.suffix != ".parquet" or path.stat().st_size == 0:
+        return None
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError):
+        return None  # the reading path reports the error with its file name
+    stored = _stored_names(table, set(schema.names))
+    logical = TABLES[table].schema
+    needed = dict.fromkeys([*wanted, *filters])
+    for column in needed:
+        if column not in stored or not schema.field(stored[column]).type.equals(logical.field(column).type):
+            return None
+    return ParquetScan(
+        table,
+        str(path.resolve()),
+        {c: stored[c] for c in wanted},
+        {stored[c]: tuple(v) for c, v in filters.items()},
+    )
 
 
 def _pushdown(

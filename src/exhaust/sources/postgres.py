@@ -9,7 +9,7 @@ names are accepted, `jsonb` and array columns are turned into JSON text, and abs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -21,6 +21,7 @@ from exhaust.errors import BadInput, MissingTable, SourceDataError
 from exhaust.sources.base import Filters
 from exhaust.sources.coerce import ALIASES, conform
 from exhaust.sources.failures import SourceUnavailable, redact_url
+from exhaust.sources.scan import batches_reader
 from exhaust.sources.schema import TABLES, TableSpec, empty_table
 
 SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
@@ -152,8 +153,13 @@ class PostgresTables:
     def _fetch(
         self, conn: psycopg.Connection, query: sql.Composed, params: list, table: str
     ) -> list[pa.Table]:
+        return list(self._chunks(conn, query, params, table))
+
+    def _chunks(
+        self, conn: psycopg.Connection, query: sql.Composed, params: list, table: str
+    ) -> Iterator[pa.Table]:
+        """The result in conformed chunks of `fetch_size` rows, fetched one at a time from the server."""
         origin = f"PostgreSQL {self.schema}.{table}"
-        chunks: list[pa.Table] = []
         try:
             with conn.transaction(), conn.cursor(name="exhaust_read") as cursor:
                 cursor.execute(query, params)
@@ -162,7 +168,7 @@ class PostgresTables:
                 while rows := cursor.fetchmany(self.fetch_size):
                     names = names or [d.name for d in cursor.description]
                     raw = pa.table({name: pa.array([row[i] for row in rows]) for i, name in enumerate(names)})
-                    chunks.append(conform(raw, table, f"{origin} (result rows from {start + 1})"))
+                    yield conform(raw, table, f"{origin} (result rows from {start + 1})")
                     start += len(rows)
         except psycopg.OperationalError as exc:
             raise SourceUnavailable(f"reading {origin} failed: {_first_line(exc)}") from None
@@ -170,7 +176,25 @@ class PostgresTables:
             raise SourceDataError(f"reading {origin} failed: {_first_line(exc)}") from None
         except pa.ArrowException as exc:
             raise SourceDataError(f"{origin}: unexpected column values ({_first_line(exc)})") from None
-        return chunks
+
+    def scan(
+        self, table: str, filters: Filters, columns: Sequence[str] | None = None
+    ) -> pa.RecordBatchReader:
+        """The same rows as `read`, streamed: at most `fetch_size` rows are held in Python at once."""
+        spec = TABLES[table]
+        wanted = list(columns) if columns is not None else spec.columns
+        schema = pa.schema([spec.schema.field(name) for name in wanted])
+
+        def chunks() -> Iterator[pa.Table]:
+            with connect(self.url, self.lock_timeout) as conn:
+                present = self._columns(conn, spec)
+                if present is None:
+                    return
+                query, params = self._query(spec, present, filters, wanted)
+                for chunk in self._chunks(conn, query, params, table):
+                    yield chunk.select(wanted)
+
+        return batches_reader(schema, chunks)
 
 
 def _resolve(table: str, name: str, present: dict[str, _Column]) -> _Column | None:

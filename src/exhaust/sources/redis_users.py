@@ -7,13 +7,14 @@ pipelined HGETALL in chunks, instead of loading the whole cache as the reference
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import pyarrow as pa
 import redis
 
 from exhaust.errors import SourceDataError
 from exhaust.sources.failures import SourceUnavailable, redact_url
+from exhaust.sources.scan import batches_reader
 from exhaust.sources.schema import TABLES, USER_FIELDS
 
 USER_KEY_PREFIX = "user:"
@@ -72,19 +73,28 @@ class RedisUsers:
 
     def users(self, user_ids: Sequence[str]) -> pa.Table:
         """Profiles of `user_ids` that have a hash; the user id is taken from the key, not the hash."""
+        return self.scan_users(user_ids).read_all()
+
+    def scan_users(self, user_ids: Sequence[str]) -> pa.RecordBatchReader:
+        """The same profiles streamed: one record batch per pipelined round trip of `chunk` ids."""
         ids = list(dict.fromkeys(user_ids))
-        found: list[str] = []
-        hashes: list[dict[str, str]] = []
-        for start in range(0, len(ids), self.chunk):
-            part = ids[start : start + self.chunk]
-            for user_id, values in zip(part, self._hgetall(part), strict=True):
-                if values:
-                    found.append(user_id)
-                    hashes.append(values)
-        columns = {"userid": found}
-        for field in USER_FIELDS[1:]:
-            columns[field] = [cache_value(field, values.get(field)) for values in hashes]
-        return pa.table(columns, schema=TABLES["users"].schema)
+        schema = TABLES["users"].schema
+
+        def chunks() -> Iterator[pa.Table]:
+            for start in range(0, len(ids), self.chunk):
+                part = ids[start : start + self.chunk]
+                found: list[str] = []
+                hashes: list[dict[str, str]] = []
+                for user_id, values in zip(part, self._hgetall(part), strict=True):
+                    if values:
+                        found.append(user_id)
+                        hashes.append(values)
+                columns = {"userid": found}
+                for field in USER_FIELDS[1:]:
+                    columns[field] = [cache_value(field, values.get(field)) for values in hashes]
+                yield pa.table(columns, schema=schema)
+
+        return batches_reader(schema, chunks)
 
     def _hgetall(self, user_ids: list[str]) -> list[dict[str, str]]:
         pipe = self._redis.pipeline(transaction=False)
