@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from exhaust.api import dataset_requests, downloads, ops
+from exhaust.api import dataset_requests, downloads, files, ops
 from exhaust.api.context import open_context
 from exhaust.api.envelope import CLIENT_ERROR, NOT_FOUND, ApiError, api_id_for, error
 from exhaust.api.middleware import ApiMiddleware
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for prefix in PREFIXES:
         app.include_router(dataset_requests.router, prefix=prefix, include_in_schema=prefix == PREFIXES[0])
     app.include_router(downloads.router)
+    app.include_router(files.router)
     app.include_router(ops.router)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

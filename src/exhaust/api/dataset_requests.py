@@ -39,6 +39,7 @@ from exhaust.api.middleware import log
 from exhaust.api.validation import (
     LIST_LIMIT,
     check_dataset_request,
+    check_path_text,
     parse_json,
     parse_limit,
     parse_search,
@@ -117,7 +118,7 @@ def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
 def source_down(error: ExhaustError) -> ApiError:
     """503 for the caller; the source's own message (paths, redacted URLs) for the operator."""
     log.warning("batch lookup failed: %s", error.message)
-    return ApiError(SERVER_ERROR, SOURCE_DOWN, status=503)
+    return ApiError(SERVER_ERROR, SOURCE_DOWN, status=503, headers={"Retry-After": "5"})
 
 
 # ---- shared steps ------------------------------------------------------------------------------
@@ -240,6 +241,7 @@ async def submit_request(request: Request) -> JSONResponse:
 def _read(ctx: ApiContext, request: Request, tag: str, request_id: str) -> JSONResponse:
     principal = authenticate(ctx, request)
     channel = require_channel(principal, request)
+    check_path_text(tag, request_id)
     job = ctx.store.get(request_id.strip().upper(), f"{tag}:{channel}") if request_id.strip() else None
     if job is None:
         return soft_failure(READ_ID, READ_NOT_FOUND)
@@ -261,6 +263,7 @@ async def read_request(request: Request, tag: str, requestId: str = "") -> JSONR
 def _list(ctx: ApiContext, request: Request, tag: str, limit: str | None) -> dict:
     principal = authenticate(ctx, request)
     channel = require_channel(principal, request)
+    check_path_text(tag)
     size = parse_limit(limit, LIST_LIMIT)
     jobs = visible(ctx, principal, ctx.store.list(tag, channel=channel, limit=size))
     return {"count": len(jobs), "jobs": [job_response(job, ctx.signer) for job in jobs]}

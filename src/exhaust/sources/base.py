@@ -153,6 +153,8 @@ def _parse_hierarchy(text: str | None, collection_id: str) -> dict | None:
         parsed = json.loads(text)
     except json.JSONDecodeError:
         raise SourceDataError(f"content hierarchy of {collection_id} is not valid JSON") from None
+    except RecursionError:
+        raise SourceDataError(f"content hierarchy of {collection_id} is nested too deeply to read") from None
     if not isinstance(parsed, dict):
         raise SourceDataError(f"content hierarchy of {collection_id} is not a JSON object")
     return parsed

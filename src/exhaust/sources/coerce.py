@@ -60,7 +60,10 @@ def parse_timestamp(value: object) -> datetime | None:
 def _json(value: object) -> object:
     if isinstance(value, str):
         text = value.strip()
-        return None if not text else json.loads(text)
+        try:
+            return None if not text else json.loads(text)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply to read") from None
     return value
 
 
