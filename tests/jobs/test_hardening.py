@@ -199,9 +199,8 @@ def test_only_publishing_failed_so_the_retry_reuses_the_built_zip(store, storage
     ]
     make_worker(store, storage, settings, stand_in_builder(calls, during=block_the_dataset_folder)).run_one()
     assert store.get(job.request_id).status == SUBMITTED and calls == ["b1"]
-    kept = list(workdir.work_root(settings).joinpath(job.request_id).glob("*.zip"))
-    assert len(kept) == 1  # the built zip waits for the retry; no partial CSV is kept
-    assert not list(workdir.work_root(settings).joinpath(job.request_id).glob("*.csv"))
+    kept = workdir.job_root(settings, job.request_id)
+    assert [p.suffix for p in sorted(kept.iterdir())] == [".json", ".zip"]  # the zip waits for the retry
 
     (root / "progress-exhaust").unlink()
     with store.engine.begin() as conn:
@@ -271,3 +270,47 @@ def test_processed_entries_say_whether_the_zip_needs_the_password(store, storage
     assert store.get(plain.request_id).processed_batches[0]["passwordProtected"] is False
     assert json.dumps(store.get(locked.request_id).processed_batches).count("pw") == 0
     assert os.path.exists(storage.path(store.get(plain.request_id).download_urls[0]))
+
+
+# ---- defect 11: an idle worker rides out a job store outage quietly and stops cleanly ----------------
+def test_an_idle_worker_backs_off_during_an_outage_and_exits_0_on_sigterm(
+    pg_url: str, tmp_path, table_name
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.tcp_proxy import TcpProxy
+
+    proxy = TcpProxy(("127.0.0.1", 5432)).up()
+    url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXHAUST_")}
+    env.update(EXHAUST_DB_URL=url, EXHAUST_JOB_TABLE=table_name, EXHAUST_DATA_DIR=str(tmp_path / "data"),
+               EXHAUST_POLL_SECONDS="0.1", EXHAUST_STORAGE_URL=str(tmp_path / "storage"))  # fmt: skip
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen([sys.executable, "-m", "exhaust", "worker"], env=env, stderr=log.open("w"),
+                              stdout=subprocess.DEVNULL)  # fmt: skip
+
+    def wait_for_text(text: str) -> None:
+        deadline = time.monotonic() + 60
+        while text not in log.read_text() and time.monotonic() < deadline:
+            assert worker.poll() is None, log.read_text()
+            time.sleep(0.1)
+
+    try:
+        wait_for_text("started")
+        time.sleep(1)  # polling
+        proxy.down()
+        time.sleep(6)  # 60 polls at 0.1 s if it did not back off
+        errors = [line for line in log.read_text().splitlines() if " ERROR " in line]
+        assert 1 <= len(errors) <= 2, errors  # one line when the outage starts, not one per poll
+        assert "Traceback" not in log.read_text()
+        proxy.up()
+        wait_for_text("reaches the job store again")
+        assert "reaches the job store again" in log.read_text()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=60)
+        proxy.down()
+    assert code == 0, log.read_text()

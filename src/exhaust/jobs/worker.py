@@ -130,6 +130,7 @@ class Worker:
         stop = stop or threading.Event()
         wakeup = Wakeup(self.store.engine, listen=not once)
         handled = [0] * concurrency
+        log.info("worker %s started (%d at a time)", self.name, concurrency)
         self.storage.clean_incoming()
         try:
             workdir.clean(self.settings, self.store)
@@ -214,8 +215,8 @@ class Worker:
         """Run one claimed job to its outcome (all writes fenced by the lease)."""
         with Lease(self.store, job, owner, self.settings.lease_seconds, claimed_at) as lease:
             attempt = Attempt(job, lease, processed=list(job.processed_batches))
-            folder = workdir.job_folder(self.settings, job.request_id)
-            keep_folder = False
+            folder = workdir.attempt_folder(self.settings, job.request_id, job.iteration)
+            ok = keep = False
             try:
                 failures = self._build_all(attempt, folder)
                 lease.stop()
@@ -229,12 +230,15 @@ class Worker:
                 log.info("job %s %s in %d ms%s", job.request_id, status, attempt.elapsed_ms(),
                          f": {message}" if message else "")  # fmt: skip
             except LeaseLost:
-                log.warning("job %s abandoned: its lease is gone (another worker may own it now)",
-                            job.request_id)  # fmt: skip
-                workdir.drop_scratch(folder)
+                self._abandon(job, folder)
                 return
             except Exception as exc:
                 lease.stop()
+                try:
+                    lease.check()  # a stalled worker's error is no outcome: the job may be another's now
+                except LeaseLost:
+                    self._abandon(job, folder)
+                    return
                 if is_terminal(exc):
                     assert isinstance(exc, ExhaustError)
                     log.info("job %s FAILED: %s", job.request_id, exc.message)
@@ -249,13 +253,18 @@ class Worker:
                     else:
                         log.exception("job %s attempt %d failed", job.request_id, job.iteration)
                     ok = self._retry_or_fail(attempt, owner, exc)
-                    keep_folder = ok and job.iteration < self.settings.max_attempts
-            finally:
-                workdir.drop_scratch(folder)
-            if not keep_folder:
+                    keep = ok and job.iteration < self.settings.max_attempts
+            if keep:
+                workdir.keep_built(folder)  # the retry publishes what this attempt built
+            elif ok:
+                workdir.remove(folder.parent)  # the request is final: nothing of it is needed
+            else:
                 workdir.remove(folder)
-            if not ok:
                 log.warning("job %s: outcome not recorded, the lease was lost", job.request_id)
+
+    def _abandon(self, job: Job, folder: Path) -> None:
+        log.warning("job %s abandoned: its lease is gone (another worker may own it now)", job.request_id)
+        workdir.remove(folder)
 
     def _retry_or_fail(self, attempt: Attempt, owner: str, exc: Exception) -> bool:
         job, limit = attempt.job, self.settings.max_attempts
@@ -324,7 +333,7 @@ class Worker:
         name = f"{batch_id}_{REPORT_KEYS[job.job_id]}_{today(self.settings.timezone).strftime('%Y%m%d')}"
         csv_path, zip_path = tmp / f"{name}.csv", tmp / f"{name}.zip"
         note = tmp / f"{name}.json"  # rows and build time of a zip kept for a retry
-        built = _read_note(note) if zip_path.is_file() else None
+        built = _read_note(note) if workdir.take_kept(tmp, name) else None
         if built is None:
             lease.update(base + share * 0.05, f"building {batch_id}")
             channel = None if job.requested_channel in ("", SYSTEM_CHANNEL) else job.requested_channel
