@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 import typer
 from rich.console import Console
@@ -80,7 +81,9 @@ def report(
     err.print(f"{result.rows} rows written to {output}", markup=False)
 
 
-def _protect(csv_path: Path, zip_path: Path, password: str, encryption: str) -> None:
+def _protect(
+    csv_path: Path, zip_path: Path, password: str, encryption: Literal["zipcrypto", "aes256"]
+) -> None:
     """Zip the CSV with a password beside the final name, then move it into place (never half-written)."""
     from exhaust.outputs.zipping import zip_report
 

@@ -6,6 +6,8 @@ cannot be shown again. Messages go to stderr.
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from fastapi import FastAPI
 
@@ -111,7 +113,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
     _configure_logging()
     # Uvicorn's own access log would print query strings (download signatures); ours prints paths only.
-    options = {"host": host, "port": port, "access_log": False, "log_level": "info", "server_header": False}
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": False,
+        "log_level": "info",
+        "server_header": False,
+    }
     if workers > 1:
         uvicorn.run("exhaust.api.cli:app_factory", factory=True, workers=workers, **options)
         return

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 
 from exhaust.api.auth import NOT_AUTHORIZED
 from exhaust.api.context import context_of
+from exhaust.api.contract import SECURITY, errors
 from exhaust.api.dataset_requests import authenticate, visible
 from exhaust.api.envelope import NOT_FOUND, ApiError, forbidden
 from exhaust.jobs.store import FAILED, SUCCESS
@@ -25,6 +26,12 @@ NO_FILE = "No such file: read the request for its current links."
     "/files/{request_id}/{index}",
     summary="A request's n-th file: a redirect to a freshly signed download (the link in mails)",
     status_code=307,
+    response_class=RedirectResponse,
+    responses={
+        307: {"description": "Redirect to a freshly signed download URL (Location)."},
+        **errors(400, 401, 403, 404, 503),
+    },
+    openapi_extra={"security": SECURITY},
 )
 def job_file(request: Request, request_id: str, index: int) -> RedirectResponse:
     """Redirect (307) to a fresh signed URL of the request's `index`-th file (1-based)."""

@@ -122,7 +122,12 @@ def check_dataset_request(request: SubmitRequest) -> BatchSelector:
     batch_filter = request.config.get("batchFilter")
     if isinstance(batch_filter, list):
         seen: set[Any] = set()
-        twice = [b for b in batch_filter if isinstance(b, str) and (b in seen or seen.add(b))]
+        twice = []
+        for b in batch_filter:
+            if isinstance(b, str):
+                if b in seen:
+                    twice.append(b)
+                seen.add(b)
         if twice:
             raise bad_request(f"batchFilter lists a batch more than once: {', '.join(dict.fromkeys(twice))}")
         if len(batch_filter) > MAX_BATCHES:

@@ -8,6 +8,7 @@ zone, so the same request on the same day is the same row.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import hashlib
 import json
@@ -142,7 +143,7 @@ class Job:
         return self.tag[: -len(suffix)] if self.tag.endswith(suffix) else self.tag
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Job:
+    def from_row(cls, row: Mapping[Any, Any]) -> Job:
         data = row["request_data"]
         if isinstance(data, str):
             data = json.loads(data) if data else {}
@@ -409,7 +410,7 @@ class JobStore:
         status: str | None = None,
         requested_date: date | None = None,
         limit: int = 10,
-    ) -> tuple[int, list[Job]]:
+    ) -> tuple[int, builtins.list[Job]]:
         """Sunbird's request search: (total count, newest jobs) matching every given filter."""
         conditions = []
         if dataset is not None:

@@ -167,10 +167,13 @@ class Worker:
                 wakeup.wait(self.settings.poll_seconds)
 
         threads = [threading.Thread(target=loop, args=(i,), name=f"worker-{i}") for i in range(concurrency)]
+
         # Setting `stop` must also end the idle waits, not only the next poll.
-        threading.Thread(
-            target=lambda: (stop.wait(), wakeup.close()), name="worker-stop", daemon=True
-        ).start()
+        def close_on_stop() -> None:
+            stop.wait()
+            wakeup.close()
+
+        threading.Thread(target=close_on_stop, name="worker-stop", daemon=True).start()
         try:
             for thread in threads:
                 thread.start()
@@ -312,7 +315,7 @@ class Worker:
                 lease.lost()
                 raise LeaseLost(job.request_id)
         order = {p.batch_id: i for i, p in enumerate(plan)}
-        attempt.processed.sort(key=lambda entry: order.get(entry.get("batchId"), len(order)))
+        attempt.processed.sort(key=lambda entry: order.get(str(entry.get("batchId")), len(order)))
         return failures
 
     def _build_one(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -160,7 +160,7 @@ def _parse_hierarchy(text: str | None, collection_id: str) -> dict | None:
     return parsed
 
 
-def _as_values(value: object) -> set[str]:
+def _as_values(value: object) -> set[Any]:
     """A search filter value (one value or a list of them) as the set of accepted texts."""
     if isinstance(value, list | tuple | set | frozenset):
         return {_text_of(v) for v in value}

@@ -132,7 +132,7 @@ def _float(value: object) -> float | None:
         return None
     if isinstance(value, bool):
         raise ValueError("not a number")
-    return float(value)
+    return float(value)  # type: ignore[arg-type]  # anything else float() refuses is a ValueError
 
 
 def _bool(value: object) -> bool | None:
