@@ -61,6 +61,9 @@ class _ConfigCommon(Strict):
     email: Annotated[str, Field(max_length=200, pattern=r"^[^\x00@\s]+@[^\x00@\s]+$")] | None = Field(
         None, description="Mail the outcome here instead of the requester's address."
     )
+    type: Annotated[str, Field(max_length=50, pattern=r"^[^\x00]*$")] | None = Field(
+        None, description="Sunbird's dataset type (part of the request id when given)."
+    )
 
 
 class ByBatchId(_ConfigCommon):
@@ -102,17 +105,17 @@ class ReportRequest(_SubmitCommon):
     encryptionKey: Key | None = Field(None, description="Zip password (optional).")
 
 
-class RequestParams(BaseModel):
-    msgid: Text | None = None
+class RequestParams(Strict):
+    msgid: Text | SkipJsonSchema[None] = None
 
 
-class SubmitBody(BaseModel):
+class SubmitBody(Strict):
     """Sunbird's submit body; only `request` is read."""
 
-    id: Text | None = Field(None, examples=["ekstep.analytics.job.request.submit"])
-    ver: Text | None = Field(None, examples=["1.0"])
-    ts: Text | None = None
-    params: RequestParams | None = None
+    id: Text | SkipJsonSchema[None] = Field(None, examples=["ekstep.analytics.job.request.submit"])
+    ver: Text | SkipJsonSchema[None] = Field(None, examples=["1.0"])
+    ts: Text | SkipJsonSchema[None] = None
+    params: RequestParams | SkipJsonSchema[None] = None
     request: PersonalDataRequest | ReportRequest
 
 
@@ -123,9 +126,10 @@ class SearchFilters(Strict):
         None, description="Must be the caller's channel when given."
     )
     status: SearchValue | SkipJsonSchema[None] = None
-    requestedDate: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | SkipJsonSchema[None] = Field(
-        None, description="yyyy-MM-dd, a real calendar day."
-    )
+    requestedDate: (
+        Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", json_schema_extra={"format": "date"})]
+        | SkipJsonSchema[None]
+    ) = Field(None, description="yyyy-MM-dd, a real calendar day.")
 
 
 class SearchRequest(Strict):
@@ -133,7 +137,7 @@ class SearchRequest(Strict):
     limit: int | None = Field(None, ge=1, le=1000)
 
 
-class SearchBody(BaseModel):
+class SearchBody(Strict):
     request: SearchRequest
 
 

@@ -142,6 +142,8 @@ def parse_limit(raw: Any, default: int, maximum: int = MAX_LIST_LIMIT) -> int:
     """A `limit` from a query string or a body: a whole number from 1 to `maximum`."""
     if raw is None or raw == "":
         return default
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # JSON's 10.0 is the whole number 10
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise bad_request(f"limit must be a whole number from 1 to {maximum}")
     try:
