@@ -67,3 +67,19 @@ def test_a_hierarchy_nested_500_deep_is_one_line_in_the_cli(tmp_path: Path) -> N
                    "--output", str(tmp_path / "out.csv"))  # fmt: skip
     assert_one_line(done, "nested too deeply")
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_python_m_exhaust_worker_builds_in_its_own_process(tmp_path: Path) -> None:
+    """The build process (multiprocessing spawn) imports `exhaust.__main__` without running the CLI again."""
+    import json
+
+    from tests.jobs.helpers import make_source
+
+    make_source(tmp_path / "source")
+    env = {"data_dir": str(tmp_path / "data"), "source": str(tmp_path / "source"),
+           "storage_url": str(tmp_path / "storage")}  # fmt: skip
+    rid = exhaust("submit", "progress-exhaust", "--batch", "b1", "--channel", "ch-1", **env).stdout.strip()
+    done = exhaust("worker", "--once", **env)
+    assert done.returncode == 0, done.stderr
+    status = json.loads(exhaust("status", rid, **env).stdout)
+    assert status["status"] == "SUCCESS", status["statusMessage"]
