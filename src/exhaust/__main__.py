@@ -1,5 +1,6 @@
 """`python -m exhaust` runs the CLI."""
 
-from exhaust.cli import app
+from exhaust.cli import main
 
-app()
+if __name__ == "__main__":  # not when a build process (multiprocessing spawn) imports this module
+    main()

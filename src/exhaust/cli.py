@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 import typer
 from rich.console import Console
@@ -51,10 +52,12 @@ def report(
     from exhaust.reports.datasets import PROTECTED_DATASETS
     from exhaust.sources.open import open_source
 
-    settings = get_settings()
     if password == "-":
         password = sys.stdin.readline().rstrip("\n")
     try:
+        settings = get_settings()
+        if output.is_dir():
+            raise BadInput(f"--output {output} is a folder: give the path of the file to write")
         if dataset in PROTECTED_DATASETS and not password:
             raise BadInput(f"{dataset} holds personal data: give --password to get it as a protected zip")
         if password and output.suffix != ".zip":
@@ -82,7 +85,9 @@ def report(
     err.print(f"{result.rows} rows written to {output}", markup=False)
 
 
-def _protect(csv_path: Path, zip_path: Path, password: str, encryption: str) -> None:
+def _protect(
+    csv_path: Path, zip_path: Path, password: str, encryption: Literal["zipcrypto", "aes256"]
+) -> None:
     """Zip the CSV with a password beside the final name, then move it into place (never half-written)."""
     from exhaust.outputs.zipping import zip_report
 
@@ -191,5 +196,10 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+def main() -> None:
+    """The console entry point: any user-facing error that reached the top is one line, never a traceback."""
+    try:
+        app()
+    except ExhaustError as error:
+        err.print(str(error), markup=False, soft_wrap=True)
+        sys.exit(error.exit_code)

@@ -1,4 +1,15 @@
-"""Errors that are safe to show a user: one plain sentence, never a traceback."""
+"""Errors that are safe to show a user: one plain sentence, never a traceback.
+
+The taxonomy tells a caller whether to try again (`is_transient`):
+
+- `TransientError`: a source, store, storage or service was down or slow. The same work may succeed
+  later, so workers retry it with back-off; its `reason` is what a requester sees (its message, which
+  may name hosts or paths, is for the log).
+- `BadInput` and every other `ExhaustError`: terminal. The request or the data is not usable as given;
+  running again would not help, so a job fails at once with the message.
+- Any other exception is a fault of unknown kind (a bug, or a library error we do not classify):
+  workers retry it too, a bounded number of times, and requesters see a plain sentence.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +18,8 @@ class ExhaustError(Exception):
     """Base class for errors whose message is meant for the person who asked."""
 
     exit_code = 1
+    #: Whether trying the same work again later may succeed.
+    transient = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -18,6 +31,38 @@ class ExhaustError(Exception):
 
 class BadInput(ExhaustError):
     """The request or the source data is not usable as given."""
+
+
+class TransientError(ExhaustError):
+    """A source, store or service is unreachable or too slow right now; retried with back-off."""
+
+    exit_code = 3
+    transient = True
+    #: The plain reason shown to a requester (the message may hold hosts, paths or driver wording).
+    reason = "a service the report needs could not be reached"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+
+class StoreUnavailable(TransientError):
+    """The job store (the database) cannot be reached or refused the statement for now."""
+
+    reason = "the job store could not be reached"
+
+
+class StorageUnavailable(TransientError):
+    """Report storage cannot be written (unreachable, read-only or full)."""
+
+    reason = "the report storage could not be written"
+
+
+class SettingError(BadInput):
+    """A setting (EXHAUST_* variable) has a value that cannot be used."""
+
+    exit_code = 2
 
 
 class SourceDataError(BadInput):
@@ -47,7 +92,8 @@ class HierarchyNotFound(ExhaustError):
 
 
 class RemoteServiceError(ExhaustError):
-    """A remote service (a dataset API, a download link) refused or failed; `transient` says retry later."""
+    """A remote service (a dataset API, a download link) refused or failed; `transient` (set per error,
+    overriding the class's) says whether to retry later."""
 
     def __init__(self, message: str, *, transient: bool) -> None:
         super().__init__(message)
@@ -60,10 +106,6 @@ class EmittedFileRejected(BadInput):
 
 class EmissionUnauthorized(ExhaustError):
     """An emission API call without a valid, unexpired, unrevoked token."""
-
-
-class SourceDown(ExhaustError):
-    """The platform data could not be read just now (a transient outage; try again shortly)."""
 
 
 class EncryptedValues(BadInput):
@@ -79,3 +121,41 @@ class EncryptedValues(BadInput):
 
 class EngineOutOfMemory(ExhaustError):
     """The report needs more memory than the engine may use (EXHAUST_DUCKDB_MEMORY_LIMIT)."""
+
+
+#: Exception types of libraries that mean "down or slow, try later" (matched by name: no imports here).
+_TRANSIENT_NAMES = frozenset(
+    {
+        "OperationalError",  # SQLAlchemy / DB-API: connection refused, server gone, lock timeout
+        "DisconnectionError",
+        "InterfaceError",
+        "TimeoutError",
+        "ConnectError",  # httpx
+        "ReadTimeout",
+        "WriteTimeout",
+        "ConnectTimeout",
+        "PoolTimeout",
+        "RemoteProtocolError",
+        "BusyLoadingError",  # redis
+        "NoHostAvailable",  # cassandra
+        "EndpointConnectionError",  # botocore
+    }
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when `exc` means "try again later" (see the module docstring); False for terminal errors.
+
+    Exceptions outside this hierarchy are judged by type: connection and timeout errors of the OS and
+    of the database, HTTP, Redis and S3 libraries are transient.
+    """
+    if isinstance(exc, ExhaustError):
+        return exc.transient
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True
+    return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__)
+
+
+def is_terminal(exc: BaseException) -> bool:
+    """True for errors that say the request or data is unusable: fail at once, never retry."""
+    return isinstance(exc, ExhaustError) and not exc.transient

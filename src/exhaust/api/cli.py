@@ -6,8 +6,7 @@ cannot be shown again. Messages go to stderr.
 
 from __future__ import annotations
 
-import logging
-import sys
+from typing import Any
 
 import typer
 from fastapi import FastAPI
@@ -49,10 +48,16 @@ def create_token(
     user: str | None = typer.Option(
         None, "--user", help="User id (required for ORG_ADMIN and COURSE_MENTOR)"
     ),
+    expires_in: str | None = typer.Option(
+        None, "--expires-in", help="Lifetime such as 90d, 12h, 2w (default: until revoked)"
+    ),
 ) -> None:
     """Create a token and print it (shown once; only its hash is stored)."""
+    from exhaust.api.auth import parse_lifetime
+
     try:
-        token = _tokens().create(channel=channel, roles=role, user_id=user)
+        lifetime = parse_lifetime(expires_in) if expires_in is not None else None
+        token = _tokens().create(channel=channel, roles=role, user_id=user, expires_in=lifetime)
     except ExhaustError as error:
         raise _fail(error) from None
     typer.echo(token)
@@ -67,21 +72,27 @@ def revoke_token(token_id: str = typer.Argument(..., help="The id shown by `toke
     typer.echo(f"token {token_id} revoked", err=True)
 
 
+TOKEN_LIST_HEADER = "id\tchannel\troles\tuser\tcreated\trevoked\texpires"
+
+
 @token_app.command("list")
 def list_tokens() -> None:
-    """List tokens (id, channel, roles, user, created, revoked); never the tokens themselves."""
+    """List tokens (a header row, then id, channel, roles, user, created, revoked, expires); never the
+    tokens themselves. `-` means not revoked / never expires."""
+    typer.echo(TOKEN_LIST_HEADER)
     for info in _tokens().list():
         revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "-"
+        expires = info.expires_at.isoformat(timespec="seconds") if info.expires_at else "-"
         typer.echo(
             f"{info.token_id}\t{info.channel}\t{','.join(info.roles)}\t{info.user_id or '-'}\t"
-            f"{info.created_at.isoformat(timespec='seconds')}\t{revoked}"
+            f"{info.created_at.isoformat(timespec='seconds')}\t{revoked}\t{expires}"
         )
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
-    )
+    from exhaust.logs import configure
+
+    configure("%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
 def app_factory() -> FastAPI:
@@ -102,7 +113,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
     _configure_logging()
     # Uvicorn's own access log would print query strings (download signatures); ours prints paths only.
-    options = {"host": host, "port": port, "access_log": False, "log_level": "info", "server_header": False}
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": False,
+        "log_level": "info",
+        "server_header": False,
+    }
     if workers > 1:
         uvicorn.run("exhaust.api.cli:app_factory", factory=True, workers=workers, **options)
         return

@@ -37,7 +37,8 @@ from exhaust.dashboard.session import (
     same_token,
 )
 from exhaust.engine.summary import BUCKETS, BatchSummary
-from exhaust.errors import BadInput, ExhaustError, HierarchyNotFound, SourceDown
+from exhaust.errors import BadInput, ExhaustError, HierarchyNotFound
+from exhaust.sources.failures import SourceUnavailable
 from exhaust.jobs.datasets import DATASETS, KEY_REQUIRED
 from exhaust.jobs.store import FAILED, SUCCESS
 from exhaust.jobs.views import job_response
@@ -253,13 +254,13 @@ def tag_of(facts: BatchFacts) -> str:
 
 
 def _requests(dash: Dashboard, session: Session, facts: BatchFacts) -> list[dict]:
-    """The batch's requests the user may see, newest first (a source outage raises SourceDown)."""
+    """The batch's requests the user may see, newest first (a source outage raises SourceUnavailable)."""
     principal = session.principal
     jobs = dash.api.store.list(tag_of(facts), channel=principal.channel, limit=50)
     try:
         shown = visible(dash.api, principal, jobs)
     except ApiError as error:  # the source could not be read to check the batches
-        raise SourceDown(error.message) from None
+        raise SourceUnavailable(error.message) from None
     return [job_response(job, dash.api.signer) for job in shown]
 
 
@@ -333,7 +334,7 @@ def batch_requests(request: Request, batch_id: str) -> Response:
     dash, session, facts = found
     try:
         jobs = _requests(dash, session, facts)
-    except SourceDown:
+    except SourceUnavailable:
         return error_page(request, session, 503, "error.source_down")
     return render(request, "_requests.html.j2", session, facts=facts, jobs=jobs)
 

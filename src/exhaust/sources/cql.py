@@ -104,7 +104,7 @@ def _tokens(text: str, origin: str) -> Iterator[_Token]:
         elif kind == "qid":
             yield _Token("qid", value[1:-1].replace('""', '"'), line)
         else:
-            yield _Token(kind, value, line)
+            yield _Token(kind or "", value, line)
 
 
 def _is_unterminated(text: str, pos: int) -> bool:
@@ -271,7 +271,8 @@ class _InsertParser:
                 raise _Malformed("a blob needs an even number of hex digits", token)
             return bytes.fromhex(text[2:])
         if kind == "punct":
-            if text in "-+" and self.peek() is not None and self.peek().kind in ("number", "id"):
+            following = self.peek()
+            if text in "-+" and following is not None and following.kind in ("number", "id"):
                 signed = self.value()
                 if isinstance(signed, bool) or not isinstance(signed, int | float):
                     raise _Malformed("a sign must precede a number", token)
@@ -288,7 +289,8 @@ class _InsertParser:
         if kind == "id":
             word = text.lower()
             if self.is_punct("(") or (self.is_punct(".") and self.is_punct("(", 2)):
-                return self.function_call()
+                self.function_call()
+                return None
             if word in ("true", "false"):
                 return word == "true"
             if word == "null":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -52,7 +53,7 @@ def parse_postgres_spec(spec: str) -> tuple[str, str]:
 
 def connect(url: str, lock_timeout: float = LOCK_TIMEOUT) -> psycopg.Connection:
     """A connection in UTC that gives up instead of hanging: on connecting, on a lock, on a runaway query."""
-    options = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT}
+    options: dict[str, Any] = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT}
     try:
         conn = psycopg.connect(url, autocommit=True, **options)
     except psycopg.Error as exc:
@@ -166,7 +167,7 @@ class PostgresTables:
                 names = None
                 start = 0
                 while rows := cursor.fetchmany(self.fetch_size):
-                    names = names or [d.name for d in cursor.description]
+                    names = names or [d.name for d in cursor.description or ()]
                     raw = pa.table({name: pa.array([row[i] for row in rows]) for i, name in enumerate(names)})
                     yield conform(raw, table, f"{origin} (result rows from {start + 1})")
                     start += len(rows)

@@ -122,7 +122,7 @@ class RedisOptionalNodes:
     def optional_nodes(self, course_id: str) -> set[str]:
         key = f"{course_id}:{course_id}:{OPTIONAL_NODES_SUFFIX}"
         try:
-            return set(self._redis.smembers(key))
+            return {str(member) for member in self._redis.smembers(key)}  # type: ignore[union-attr]
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise _unavailable("Redis relation cache", self.url, exc) from None
         except redis.ResponseError as exc:
