@@ -118,7 +118,7 @@ def _mentors(value: object) -> tuple[str, ...]:
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
-            return (value,) if value else ()
+            return (str(value),) if value else ()
     if isinstance(value, list | tuple):
         return tuple(str(v) for v in value if v is not None)
     return ()

@@ -38,10 +38,10 @@ from exhaust.dashboard.session import (
 )
 from exhaust.engine.summary import BUCKETS, BatchSummary
 from exhaust.errors import BadInput, ExhaustError, HierarchyNotFound
-from exhaust.sources.failures import SourceUnavailable
 from exhaust.jobs.datasets import DATASETS, KEY_REQUIRED
 from exhaust.jobs.store import FAILED, SUCCESS
 from exhaust.jobs.views import job_response
+from exhaust.sources.failures import SourceUnavailable
 
 HERE = Path(__file__).parent
 PREFIX = "/dashboard"

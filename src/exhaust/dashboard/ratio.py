@@ -175,8 +175,9 @@ class RatioReport:
             RatioFigure(c, names[c], per_course[c][0], per_course[c][1], batches[c]) for c in names
         )
         tenants = sorted(set(per_tenant) | {t for t in tenant_batches if t})
+        counts = {t: per_tenant.get(t, [0, 0]) for t in tenants}
         tenants_out = tuple(
-            RatioFigure(t, t, *per_tenant.get(t, [0, 0]), tenant_batches.get(t, 0)) for t in tenants
+            RatioFigure(t, t, counts[t][0], counts[t][1], tenant_batches.get(t, 0)) for t in tenants
         )
         overall = RatioFigure(
             channel or "all",

@@ -46,6 +46,7 @@ def _pg_upsert(conn: sa.Connection, source: DataSource, table: sa.Table, names: 
     columns = ", ".join(f"{_quote(n)} {types[n]}" for n in names)
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} ({columns}) ON COMMIT DROP")
     raw = conn.connection.driver_connection
+    assert raw is not None  # a live psycopg connection inside this transaction
     with raw.cursor() as cursor:
         quoted = ", ".join(_quote(n) for n in names)
         with cursor.copy(f"COPY {stage} ({quoted}) FROM STDIN (FORMAT csv)") as copy:

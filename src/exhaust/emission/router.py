@@ -281,9 +281,9 @@ async def _params(request: Request) -> dict[str, list[str]]:
             out.setdefault(str(k), []).extend(str(x) for x in values if x is not None)
     elif "form" in kind:
         form = await request.form()
-        for k, v in form.multi_items():
-            if isinstance(v, str):
-                out.setdefault(k, []).append(v)
+        for name, item in form.multi_items():
+            if isinstance(item, str):  # file parts are not parameters
+                out.setdefault(name, []).append(item)
     return out
 
 

@@ -7,6 +7,7 @@ while every worker was down collapse into the one run that happens when a worker
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -86,7 +87,7 @@ class Schedule:
     runs: int
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Schedule:
+    def from_row(cls, row: Mapping[Any, Any]) -> Schedule:
         values = dict(row)
         values["request_data"] = values.get("request_data") or {}
         values["requested_by"] = values.get("requested_by") or ""
@@ -206,7 +207,7 @@ class ScheduleStore:
         with self.engine.begin() as conn:
             return conn.execute(sa.delete(self.t).where(where)).rowcount == 1
 
-    def due(self, now: datetime) -> list[Schedule]:
+    def due(self, now: datetime) -> builtins.list[Schedule]:
         query = sa.select(self.t).where(self.t.c.next_run_at <= now).order_by(self.t.c.next_run_at)
         with self.engine.connect() as conn:
             return [Schedule.from_row(row) for row in conn.execute(query).mappings()]

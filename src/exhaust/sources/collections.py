@@ -41,12 +41,12 @@ def collection_records(source: Source, collection_ids: Sequence[str]) -> dict[st
 
 
 def is_retired(record: dict | None) -> bool:
-    return bool(record) and str(record.get("status") or "").lower() == "retired"
+    return record is not None and str(record.get("status") or "").lower() == "retired"
 
 
 def asks_user_consent(record: dict | None) -> bool:
     """Sunbird's rule: `userConsent` equal to `yes` in any case; missing is no."""
-    return bool(record) and str(record.get("userConsent") or "").strip().lower() == "yes"
+    return record is not None and str(record.get("userConsent") or "").strip().lower() == "yes"
 
 
 def collection_tree(source: Source, collection_id: str, record: dict | None, *, required: bool) -> dict:

@@ -89,7 +89,7 @@ class RedisUsers:
                     if values:
                         found.append(user_id)
                         hashes.append(values)
-                columns = {"userid": found}
+                columns: dict[str, list[str | None]] = {"userid": list(found)}
                 for field in USER_FIELDS[1:]:
                     columns[field] = [cache_value(field, values.get(field)) for values in hashes]
                 yield pa.table(columns, schema=schema)

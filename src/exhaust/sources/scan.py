@@ -16,15 +16,15 @@ store implements to offer scans; a store without it is scanned through `TableSto
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeAlias, runtime_checkable
 
 import pyarrow as pa
 
 from exhaust.sources.schema import TABLES
 
-Filters = dict[str, Sequence[str]]
+Filters = Mapping[str, Sequence[str]]
 BATCH_ROWS = 65_536  # rows per streamed record batch
 
 
@@ -44,7 +44,7 @@ class ParquetScan:
         return pa.schema([spec.field(name) for name in self.columns])
 
 
-Scan = ParquetScan | pa.RecordBatchReader
+Scan: TypeAlias = ParquetScan | pa.RecordBatchReader
 
 
 @runtime_checkable

@@ -235,7 +235,7 @@ def rebuild(engine: Engine, timezone: str, cqube_compat: bool = False) -> dict[s
         conn.execute(
             sa.text(REBUILD_AGG).bindparams(sa.bindparam("now", type_=UTCDateTime())), {"now": utcnow()}
         )
-        mapping = dict(
+        mapping: dict[Any, Any] = dict(
             conn.execute(
                 sa.text("SELECT mapping, COUNT(DISTINCT uuid) FROM diksha_tpd_learners GROUP BY mapping")
             ).all()

@@ -228,7 +228,8 @@ class DatasetApiClient:
             )
         if not isinstance(body, dict):
             raise RemoteServiceError(f"the dataset API at {_where(url)} did not answer JSON", transient=True)
-        params = body.get("params") if isinstance(body.get("params"), dict) else {}
+        found = body.get("params")
+        params: dict = found if isinstance(found, dict) else {}
         if str(params.get("status", "successful")).lower() == "failed":
             if soft:
                 return {}

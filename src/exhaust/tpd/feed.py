@@ -430,7 +430,7 @@ class TpdFeed:
     # ---- status -----------------------------------------------------------------------------
     def _metas(self, conn: sa.Connection, run_id: str) -> list[Any]:
         m = diksha_api_meta
-        return conn.execute(sa.select(m).where(m.c.run_id == run_id).order_by(m.c.tag)).mappings().all()
+        return list(conn.execute(sa.select(m).where(m.c.run_id == run_id).order_by(m.c.tag)).mappings())
 
     def run_status(self, run_id: str) -> dict:
         f = diksha_api_file
