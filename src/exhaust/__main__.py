@@ -1,5 +1,5 @@
 """`python -m exhaust` runs the CLI."""
 
-from exhaust.cli import app
+from exhaust.cli import main
 
-app()
+main()

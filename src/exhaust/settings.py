@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
+
+from exhaust.errors import SettingsError
 
 
 class Settings(BaseSettings):
@@ -135,5 +139,14 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (read once)."""
-    return Settings()
+    """The process-wide settings (read once); a bad EXHAUST_* value is one SettingsError naming it."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "EXHAUST_" + str(first["loc"][0]).upper() if first.get("loc") else "an EXHAUST_* variable"
+        raise SettingsError(f"setting {name} is invalid: {first['msg']}") from None
+    except PydanticSettingsError as exc:
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = "EXHAUST_" + found.group(1).upper() if found else "an EXHAUST_* variable"
+        raise SettingsError(f"setting {name} is invalid: it must be JSON") from None

@@ -49,6 +49,7 @@ from exhaust.jobs.batches import RETIRED
 from exhaust.jobs.datasets import BatchSelector, parse_request_data
 from exhaust.jobs.store import Job
 from exhaust.jobs.views import job_response
+from exhaust.reports import registry
 
 READ_NOT_FOUND = "no job available with the given request_id and tag"
 SOURCE_DOWN = "The platform data could not be read to check the batch; please try again shortly."
@@ -71,7 +72,7 @@ _SUBMIT_SCHEMA: dict[str, Any] = {
                 "requestedBy": {"type": "string", "example": "fca2925f-1eee-4654-9177-fece3fd6afc9"},
                 "dataset": {
                     "type": "string",
-                    "enum": ["progress-exhaust", "userinfo-exhaust", "response-exhaust", "course-mentor"],
+                    "enum": list(registry.NAMES),
                 },
                 "datasetConfig": {
                     "type": "object",

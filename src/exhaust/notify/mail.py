@@ -15,16 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
+from exhaust.reports import registry
 from exhaust.settings import Settings
 
 log = logging.getLogger(__name__)
 
-TITLES = {
-    "progress-exhaust": "Progress exhaust",
-    "userinfo-exhaust": "User info exhaust",
-    "response-exhaust": "Response exhaust",
-    "course-mentor": "Course mentor report",
-}
+#: dataset -> how a mail names it (from the dataset registry).
+TITLES = {d.name: d.title for d in registry.DATASETS.values()}
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ def compose(
             lines.append("The file is attached as well.")
         else:
             lines.append("The file is too large to attach: please use the link.")
-        if outcome.dataset in ("userinfo-exhaust", "course-mentor"):
+        if outcome.dataset in registry.PERSONAL:
             lines.append("The zip is protected with the password you chose when you asked for the report.")
     else:
         message["Subject"] = f"Your {title} for batch {batches} could not be built"

@@ -17,8 +17,9 @@ from exhaust.engine.inputs import BatchData, load_batch
 from exhaust.engine.learners import learners
 from exhaust.errors import BadInput
 from exhaust.pii import decrypt_array
+from exhaust.reports import registry
 from exhaust.reports.csv_writer import write_csv_parts
-from exhaust.reports.datasets import CHUNKED_DATASETS, DATASETS, Fields, RequestContext
+from exhaust.reports.datasets import Fields, RequestContext
 from exhaust.reports.profiles import Column, Profile, load_profile
 from exhaust.settings import Settings, get_settings
 from exhaust.sources.base import Source
@@ -107,8 +108,7 @@ def build_report(
 ) -> ReportResult:
     """Write `dataset` for `batch_id` as CSV to `output` (atomically) and say what was written."""
     settings = settings or get_settings()
-    if dataset not in DATASETS:
-        raise BadInput(f"unknown report {dataset!r} (known: {', '.join(sorted(DATASETS))})")
+    described = registry.get(dataset)
     chosen = load_profile(profile, dataset, settings.profiles_dir)
     rules = AssessmentRules(
         settings.assessment_content_types,
@@ -121,8 +121,9 @@ def build_report(
     context = RequestContext(requested_channel, wanted_fields(chosen))
     kind = engine or settings.engine
     parts = [data]
-    if dataset in CHUNKED_DATASETS and data.enrolments.num_rows > settings.report_chunk_learners:
-        parts = CHUNKED_DATASETS[dataset](data, source).user_chunks(settings.report_chunk_learners)
+    prepare = described.chunk_preparer()
+    if prepare is not None and data.enrolments.num_rows > settings.report_chunk_learners:
+        parts = prepare(data, source).user_chunks(settings.report_chunk_learners)
     headers: list[tuple[str, ...]] = []
 
     def tables() -> Iterator[pa.Table]:
@@ -159,7 +160,7 @@ def _compute(
     backend = open_backend(engine)
     try:
         lx = learners(backend, data)
-        fields = DATASETS[dataset](lx, source, context)
+        fields = registry.get(dataset).field_builder()(lx, source, context)
         columns = expand_columns(profile, fields)
         keys = {f"k{i}": fields.table[key] for i, key in enumerate(fields.order_by)}
         values = {f"c{i}": column.value for i, column in enumerate(columns)}
