@@ -8,7 +8,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "exhaust"
 ORDER = ["sources", "engine", "reports", "outputs", "jobs", "api", "notify"]
-SHARED = {"errors", "settings", "pii", "console"}  # low-level modules anyone may use
+SHARED = {"errors", "settings", "pii", "console", "extras"}  # low-level modules anyone may use
 
 
 def imported_packages(path: Path) -> set[str]:

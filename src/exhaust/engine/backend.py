@@ -13,6 +13,7 @@ import ibis
 import pyarrow as pa
 
 from exhaust.errors import BadInput
+from exhaust.extras import require
 
 
 class Backend(Protocol):
@@ -57,10 +58,9 @@ def spark_session():
     global _spark_session
     with _spark_lock:
         if _spark_session is None:
-            try:
-                from pyspark.sql import SparkSession
-            except ImportError:
-                raise BadInput("the spark engine needs pyspark: pip install 'exhaust[spark]'") from None
+            require("spark", "the spark engine")
+            from pyspark.sql import SparkSession
+
             _spark_session = (
                 SparkSession.builder.master("local[2]")
                 .appName("exhaust")

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from exhaust.errors import BadInput
+from exhaust.extras import require
 
 source_app = typer.Typer(
     help="Work with report sources.", no_args_is_help=True, add_completion=False, rich_markup_mode=None
@@ -42,13 +43,15 @@ def copy(
     """
     from exhaust.sources.cassandra import CassandraTables
     from exhaust.sources.open import open_tables
-    from exhaust.sources.postgres import is_postgres_url, parse_postgres_spec
-    from exhaust.sources.postgres_copy import copy_tables
+    from exhaust.sources.postgres_url import is_postgres_url, parse_postgres_spec
     from exhaust.sources.schema import TABLES
 
     if not is_postgres_url(to_spec):
         raise BadInput("--to must be a PostgreSQL URL such as postgresql://user@host/db?schema=exhaust")
     url, schema = parse_postgres_spec(to_spec)
+    require("postgres", "source copy")
+    from exhaust.sources.postgres_copy import copy_tables
+
     store = open_tables(from_spec)
     # Sunbird keeps users in Redis, not Cassandra: a Cassandra copy leaves the users table empty.
     tables = [name for name in TABLES if name != "users"] if isinstance(store, CassandraTables) else None
