@@ -9,7 +9,7 @@ Errors: commands raise `ExhaustError`s; `main()` turns them into one line and th
 
 Adding a command group: write a Typer app in your part's package (`<part>/cli.py`, heavy imports inside
 its commands) and add it with one `app.add_typer(...)` line in `_register_subcommands` below.
-`docs/cli.md` is generated from these commands (`python scripts/gen_docs.py`).
+`docs/cli.md` is generated from these commands (`python -m exhaust.reference`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-DatasetArg = Annotated[str, typer.Argument(help=f"The dataset: {registry.spoken()}.", show_default=False)]
+DatasetArg = Annotated[
+    str, typer.Argument(metavar="DATASET", help=f"The dataset: {registry.spoken()}.", show_default=False)
+]
 
 
 def _version(shown: bool) -> None:
@@ -59,23 +61,34 @@ def _main(
 @app.command()
 def report(
     dataset: DatasetArg,
-    batch: Annotated[str, typer.Option("--batch", help="Batch id.", show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="CSV file to write.", show_default=False)],
+    batch: Annotated[str, typer.Option("--batch", metavar="ID", help="Batch id.", show_default=False)],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="FILE", help="CSV file to write.", show_default=False)
+    ],
     source: Annotated[
         str | None,
-        typer.Option("--source", help="Data folder, files:DIR, or a source URL (default: EXHAUST_SOURCE)."),
+        typer.Option(
+            "--source",
+            metavar="SPEC",
+            help="Data folder, files:DIR, or a source URL (default: EXHAUST_SOURCE).",
+        ),
     ] = None,
     profile: Annotated[
-        str | None, typer.Option("--profile", help="Column profile (default: the dataset's own).")
+        str | None,
+        typer.Option("--profile", metavar="NAME", help="Column profile (default: the dataset's own)."),
     ] = None,
     channel: Annotated[
-        str | None, typer.Option("--channel", help="Requesting channel (consent is per channel).")
+        str | None,
+        typer.Option("--channel", metavar="ORG", help="Requesting channel (consent is per channel)."),
     ] = None,
-    engine: Annotated[str | None, typer.Option("--engine", help="duckdb (default) or spark.")] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", metavar="NAME", help="duckdb (default) or spark.")
+    ] = None,
     password: Annotated[
         str | None,
         typer.Option(
             "--password",
+            metavar="TEXT",
             help=f"Zip password; required for {registry.spoken(registry.PERSONAL)} (- reads it from stdin).",
         ),
     ] = None,
@@ -130,16 +143,18 @@ def _protect(csv_path: Path, zip_path: Path, password: str, encryption: str) -> 
         partial.unlink(missing_ok=True)
 
 
-LearnersOpt = Annotated[int, typer.Option("--learners", "-n", min=1, help="Learners in the main batch.")]
+LearnersOpt = Annotated[
+    int, typer.Option("--learners", "-n", metavar="N", min=1, help="Learners in the main batch.")
+]
 
 
 @app.command("demo-data")
 def demo_data(
     learners: LearnersOpt = 10_000,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the tables to.")] = Path(
-        "exhaust-data/demo"
-    ),
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 7,
+    out_dir: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Folder to write the tables to.")
+    ] = Path("exhaust-data/demo"),
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed (same seed, same data).")] = 7,
 ) -> None:
     """Write a realistic synthetic data set (Parquet, one file per table).
 
@@ -157,7 +172,9 @@ def demo(
     learners: LearnersOpt = 10_000,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", help="Where demo data and reports go (default: EXHAUST_DATA_DIR)."),
+        typer.Option(
+            "--data-dir", metavar="DIR", help="Where demo data and reports go (default: EXHAUST_DATA_DIR)."
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite existing demo data without asking.")
@@ -205,9 +222,11 @@ def _confirm_overwrite(folder: Path, force: bool) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="API processes.")] = 1,
+    host: Annotated[
+        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="N", help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", metavar="N", min=1, help="API processes.")] = 1,
 ) -> None:
     """Serve the dataset request API (Sunbird-compatible), signed downloads, health and metrics.
 

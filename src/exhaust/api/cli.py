@@ -47,19 +47,24 @@ def create_token(
     channel: Annotated[
         str,
         typer.Option(
-            "--channel", help="The org id the token acts for (sent as X-Channel-ID).", show_default=False
+            "--channel",
+            metavar="ORG",
+            help="The org id the token acts for (sent as X-Channel-ID).",
+            show_default=False,
         ),
     ],
     role: Annotated[
         list[str],
         typer.Option(
             "--role",
+            metavar="ROLE",
             help="ORG_ADMIN, COURSE_MENTOR or SERVICE (repeat for several user roles).",
             show_default=False,
         ),
     ],
     user: Annotated[
-        str | None, typer.Option("--user", help="User id (required for ORG_ADMIN and COURSE_MENTOR).")
+        str | None,
+        typer.Option("--user", metavar="ID", help="User id (required for ORG_ADMIN and COURSE_MENTOR)."),
     ] = None,
 ) -> None:
     """Create a token and print it (shown once; only its hash is stored).
@@ -75,7 +80,9 @@ def create_token(
 
 @token_app.command("revoke")
 def revoke_token(
-    token_id: Annotated[str, typer.Argument(help="The id shown by `token list`.", show_default=False)],
+    token_id: Annotated[
+        str, typer.Argument(metavar="TOKEN_ID", help="The id shown by `token list`.", show_default=False)
+    ],
 ) -> None:
     """Revoke a token at once.
 

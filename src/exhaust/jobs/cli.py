@@ -49,22 +49,35 @@ def _request_data(batch: str | None, batch_filter: str | None, search_filter: st
 
 
 def submit(
-    dataset: Annotated[str, typer.Argument(help=f"The dataset: {registry.spoken()}.", show_default=False)],
-    batch: Annotated[str | None, typer.Option("--batch", help="One batch id.")] = None,
+    dataset: Annotated[
+        str, typer.Argument(metavar="DATASET", help=f"The dataset: {registry.spoken()}.", show_default=False)
+    ],
+    batch: Annotated[str | None, typer.Option("--batch", metavar="ID", help="One batch id.")] = None,
     batch_filter: Annotated[
-        str | None, typer.Option("--batch-filter", help="Batch ids, comma separated (at most 20).")
+        str | None,
+        typer.Option("--batch-filter", metavar="IDS", help="Batch ids, comma separated (at most 20)."),
     ] = None,
     search_filter: Annotated[
-        str | None, typer.Option("--search-filter", help="Collection filters as JSON.")
+        str | None, typer.Option("--search-filter", metavar="JSON", help="Collection filters as JSON.")
     ] = None,
-    channel: Annotated[str, typer.Option("--channel", help="Requesting channel (org id).")] = "System",
-    requested_by: Annotated[str, typer.Option("--requested-by", help="Requesting user id.")] = "",
-    tag: Annotated[str | None, typer.Option("--tag", help="Client tag (default: the batch id).")] = None,
+    channel: Annotated[
+        str, typer.Option("--channel", metavar="ORG", help="Requesting channel (org id).")
+    ] = "System",
+    requested_by: Annotated[
+        str, typer.Option("--requested-by", metavar="ID", help="Requesting user id.")
+    ] = "",
+    tag: Annotated[
+        str | None, typer.Option("--tag", metavar="TAG", help="Client tag (default: the batch id).")
+    ] = None,
     encryption_key: Annotated[
-        str | None, typer.Option("--encryption-key", help="Zip password; - reads it from standard input.")
+        str | None,
+        typer.Option(
+            "--encryption-key", metavar="TEXT", help="Zip password; - reads it from standard input."
+        ),
     ] = None,
     profile: Annotated[
-        str | None, typer.Option("--profile", help="Column profile (default: the dataset's own).")
+        str | None,
+        typer.Option("--profile", metavar="NAME", help="Column profile (default: the dataset's own)."),
     ] = None,
 ) -> None:
     """Queue a report request and print its request id.
@@ -98,7 +111,9 @@ def submit(
 
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Process everything that is due, then exit.")] = False,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Jobs run at the same time.")] = 1,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", metavar="N", min=1, help="Jobs run at the same time.")
+    ] = 1,
 ) -> None:
     """Process queued requests (run any number of these, on any machines, against one database).
 
@@ -149,7 +164,9 @@ def _read(settings: Settings, read: Callable[[JobStore], T]) -> T:
 
 
 def status(
-    request_id: Annotated[str, typer.Argument(help="The id printed by submit.", show_default=False)],
+    request_id: Annotated[
+        str, typer.Argument(metavar="REQUEST_ID", help="The id printed by submit.", show_default=False)
+    ],
 ) -> None:
     """Print one request as JSON, with fresh download links.
 
@@ -169,10 +186,17 @@ def status(
 
 def list_jobs(
     tag: Annotated[
-        str, typer.Option("--tag", help="Client tag (all channels) or tag:channel.", show_default=False)
+        str,
+        typer.Option(
+            "--tag", metavar="TAG", help="Client tag (all channels) or tag:channel.", show_default=False
+        ),
     ],
-    channel: Annotated[str | None, typer.Option("--channel", help="Only this channel's requests.")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 100,
+    channel: Annotated[
+        str | None, typer.Option("--channel", metavar="ORG", help="Only this channel's requests.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", min=1, help="At most this many, newest first.")
+    ] = 100,
 ) -> None:
     """Print the requests of a tag as a JSON list, newest first.
 

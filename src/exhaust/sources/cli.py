@@ -24,11 +24,17 @@ def copy(
     from_spec: Annotated[
         str,
         typer.Option(
-            "--from", help="Source to read: a folder, files:DIR, postgresql://…", show_default=False
+            "--from",
+            metavar="SPEC",
+            help="Source to read: a folder, files:DIR, postgresql://…",
+            show_default=False,
         ),
     ],
     to_spec: Annotated[
-        str, typer.Option("--to", help="Target: postgresql://user@host/db?schema=S", show_default=False)
+        str,
+        typer.Option(
+            "--to", metavar="URL", help="Target: postgresql://user@host/db?schema=S", show_default=False
+        ),
     ],
     replace: Annotated[
         bool, typer.Option("--replace", help="Drop and recreate tables that already exist.")
