@@ -199,3 +199,26 @@ def test_demo_asks_before_overwriting_and_force_skips_the_question(tmp_path: Pat
     forced = exhaust("demo", "--learners", "30", "--data-dir", str(tmp_path), "--force")
     assert forced.returncode == 0, forced.stderr
     assert forced.stdout == first.stdout  # same seed, same report, written again
+
+
+def test_demo_at_a_terminal_asks_and_keeps_the_data_on_no(tmp_path: Path) -> None:
+    import os
+
+    first = exhaust("demo", "--learners", "30", "--data-dir", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "demo").iterdir()}
+    terminal, answer_side = os.openpty()  # stdin is a terminal: the command asks
+    try:
+        asking = subprocess.Popen(
+            [sys.executable, "-m", "exhaust", "demo", "--learners", "30", "--data-dir", str(tmp_path)],
+            stdin=answer_side, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        os.write(terminal, b"n\n")
+        _, stderr = asking.communicate(timeout=120)
+    finally:
+        os.close(terminal)
+        os.close(answer_side)
+    assert asking.returncode == 1
+    assert f"{tmp_path / 'demo'} already holds demo data: overwrite it? [y/N]" in stderr
+    assert stderr.endswith("nothing written: the demo data was kept\n")
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "demo").iterdir()} == before

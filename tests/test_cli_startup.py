@@ -9,7 +9,18 @@ import sys
 
 from exhaust import __version__
 
-HEAVY = ("ibis", "duckdb", "pyarrow", "pandas", "fastapi", "uvicorn", "pyspark", "sqlalchemy", "alembic")
+HEAVY = (
+    "ibis",
+    "duckdb",
+    "pyarrow",
+    "pandas",
+    "fastapi",
+    "uvicorn",
+    "pyspark",
+    "sqlalchemy",
+    "alembic",
+    "pydantic",
+)
 
 
 def loaded_after(code: str) -> set[str]:

@@ -22,7 +22,7 @@ from typing import Annotated
 import typer
 
 from exhaust import __version__
-from exhaust.console import run
+from exhaust.console import LightGroup, run
 from exhaust.errors import BadInput, ExhaustError
 from exhaust.reports import registry
 
@@ -35,6 +35,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=LightGroup,
 )
 
 DatasetArg = Annotated[

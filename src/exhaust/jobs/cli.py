@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from exhaust.console import run
+from exhaust.console import LightGroup, run
 from exhaust.errors import BadInput, ExhaustError, NotFound
 from exhaust.reports import registry
 
@@ -245,7 +245,7 @@ def register(app: typer.Typer, end_hook: Callable[..., Callable | None] | None =
 
 
 app = typer.Typer(help="Report requests as jobs.", no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False, rich_markup_mode=None)  # fmt: skip
+                  pretty_exceptions_enable=False, rich_markup_mode=None, cls=LightGroup)  # fmt: skip
 register(app)
 
 if __name__ == "__main__":

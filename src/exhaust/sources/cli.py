@@ -6,11 +6,16 @@ from typing import Annotated
 
 import typer
 
+from exhaust.console import LightGroup
 from exhaust.errors import BadInput
 from exhaust.extras import require
 
 source_app = typer.Typer(
-    help="Work with report sources.", no_args_is_help=True, add_completion=False, rich_markup_mode=None
+    help="Work with report sources.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    cls=LightGroup,
 )
 
 
