@@ -35,6 +35,18 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
     assert loaded_after("import exhaust.cli") & set(HEAVY) == set()
 
 
+def test_help_of_the_core_commands_does_not_even_load_pydantic() -> None:
+    """Settings are read when a command runs; an unused group `--help` skips Typer's Pydantic coercion."""
+    for args in (
+        ["--help"],
+        ["report", "--help"],
+        ["token", "create", "--help"],
+        ["source", "copy", "--help"],
+    ):
+        code = f"import sys\nsys.argv = ['exhaust', *{args!r}]\nfrom exhaust.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass"
+        assert "pydantic" not in loaded_after(code), args
+
+
 def test_help_of_every_command_loads_no_heavy_library() -> None:
     code = """
 import sys

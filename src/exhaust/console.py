@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
+from typer.models import DefaultPlaceholder
 
 from exhaust.errors import ExhaustError
 
@@ -49,3 +50,15 @@ class LightGroup(TyperGroup):
         if option is not None and option.default is None:
             option.default = False
         return option
+
+
+def lighten(app: typer.Typer) -> None:
+    """Make every command group under `app` a LightGroup unless it chose a class of its own (so a
+    part's group added with a plain `app.add_typer(...)` line gets it too)."""
+    for group in app.registered_groups:
+        inner = group.typer_instance
+        if inner is None:
+            continue
+        if isinstance(group.cls, DefaultPlaceholder) and isinstance(inner.info.cls, DefaultPlaceholder):
+            group.cls = LightGroup
+        lighten(inner)

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from exhaust.console import LightGroup
 from exhaust.errors import NotFound
 
 if TYPE_CHECKING:
@@ -24,7 +23,6 @@ token_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    cls=LightGroup,
 )
 
 

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from exhaust.console import LightGroup
 from exhaust.errors import BadInput
 from exhaust.extras import require
 
@@ -15,7 +14,6 @@ source_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
-    cls=LightGroup,
 )
 
 
