@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -132,7 +132,9 @@ def report(
     _err(f"{result.rows} rows written to {output}")
 
 
-def _protect(csv_path: Path, zip_path: Path, password: str, encryption: str) -> None:
+def _protect(
+    csv_path: Path, zip_path: Path, password: str, encryption: Literal["zipcrypto", "aes256"]
+) -> None:
     """Zip the CSV with a password beside the final name, then move it into place (never half-written)."""
     from exhaust.outputs.zipping import zip_report
 

@@ -55,7 +55,7 @@ def cli_markdown() -> str:
         "```",
         "",
     ]
-    parents = {(): top}
+    parents: dict[tuple[str, ...], Any] = {(): top}
     for path, command in _commands(root):
         ctx = command.context_class(command, info_name=path[-1], parent=parents[path[:-1]],
                             max_content_width=WIDTH, terminal_width=WIDTH)  # fmt: skip

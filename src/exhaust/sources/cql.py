@@ -299,7 +299,8 @@ class _InsertParser:
     def _word_value(self, token: _Token) -> object:
         """A function call (its value is None), or one of the literal words true, false, null, NaN, Infinity."""
         if self.is_punct("(") or (self.is_punct(".") and self.is_punct("(", 2)):
-            return self.function_call()
+            self.function_call()
+            return None
         word = token.text.lower()
         if word not in _WORD_VALUES:
             raise _Malformed("expected a value", token)
