@@ -146,9 +146,12 @@ def test_exit_statuses_are_0_ok_1_failed_2_not_found_or_bad_usage(tmp_path: Path
     assert (missing.returncode, missing.stderr) == (2, f"no request with id {'0' * 32}\n")
     usage = exhaust("report", "progress-exhaust", "--no-such-flag", env=env)
     assert usage.returncode == 2 and "No such option" in usage.stderr
-    failed = exhaust("submit", "userinfo-exhaust", "--batch", "b1", env=env)
-    assert failed.returncode == 1 and failed.stderr.count("\n") == 1
-    assert "needs an encryption key" in failed.stderr
+    failed = exhaust("submit", "progress-exhaust", "--batch", "b1", "--batch-filter", "b2", env=env)
+    assert failed.returncode == 1
+    assert failed.stderr == "give exactly one of --batch, --batch-filter or --search-filter\n"
+    unreachable = exhaust("status", "X", env={**env, "EXHAUST_DB_URL": "postgresql://u@127.0.0.1:1/x"})
+    assert unreachable.returncode == 1 and unreachable.stderr.count("\n") == 1
+    assert "cannot be reached" in unreachable.stderr
     assert exhaust("--help").stdout.count("Exit status: 0 ok, 1 failed, 2 not found or bad usage") == 1
 
 
@@ -183,7 +186,8 @@ def test_no_command_handles_errors_itself() -> None:
     allowed = {
         "cli.py except json.JSONDecodeError",
         "cli.py except DBAPIError",
-    }  # turned into BadInput / retried
+        "cli.py except sa.exc.SQLAlchemyError",
+    }  # turned into BadInput / ExhaustError, or retried
     assert {h.split(":")[0] + " " + h.split(" ", 1)[1] for h in handlers} - allowed == set()
 
 

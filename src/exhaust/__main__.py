@@ -2,4 +2,5 @@
 
 from exhaust.cli import main
 
-main()
+if __name__ == "__main__":  # not when a build process (multiprocessing spawn) imports this module
+    main()

@@ -26,7 +26,10 @@ from exhaust.console import LightGroup, lighten, run
 from exhaust.errors import BadInput, ExhaustError
 from exhaust.reports import registry
 
-EXIT_STATUSES = "Exit status: 0 ok, 1 failed, 2 not found or bad usage (an unknown option, a bad setting)."
+EXIT_STATUSES = (
+    "Exit status: 0 ok, 1 failed, 2 not found or bad usage (an unknown option, a bad setting), "
+    "3 a service was unreachable (try again later)."
+)
 
 app = typer.Typer(
     help="Course reports (exhausts) for Sunbird / DIKSHA data: build them, queue them, serve them.",
@@ -111,6 +114,8 @@ def report(
     settings = get_settings()
     if password == "-":
         password = sys.stdin.readline().rstrip("\n")
+    if output.is_dir():
+        raise BadInput(f"--output {output} is a folder: give the path of the file to write")
     if dataset in registry.PERSONAL and not password:
         raise BadInput(f"{dataset} holds personal data: give --password to get it as a protected zip")
     if password and output.suffix != ".zip":

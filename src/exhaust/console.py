@@ -1,9 +1,9 @@
 """The CLI's one error path: an ExhaustError from any command becomes one line on stderr and its exit
 status, here and nowhere else (commands just raise).
 
-Exit statuses: 0 ok; 1 failed (bad input data, a service down, …); 2 not found (`NotFound`: batch,
-request, token) or bad usage (an unknown option, a bad EXHAUST_* setting). Click reports usage errors
-itself, with status 2.
+Exit statuses: 0 ok; 1 failed (bad input data, …); 2 not found (`NotFound`: batch, request, token) or
+bad usage (an unknown option, a bad EXHAUST_* setting: `SettingError`); 3 a source, store or service was
+unreachable (`TransientError`: trying again later may work). Click reports usage errors itself, with 2.
 
 Kept apart from `exhaust.cli` (and free of heavy imports) so that a part's own Typer app, run as
 `python -m exhaust.jobs.cli`, takes the same path.
@@ -23,6 +23,7 @@ from exhaust.errors import ExhaustError
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_NOT_FOUND_OR_USAGE = 2
+EXIT_TRY_AGAIN = 3
 
 
 def run(app: typer.Typer, args: list[str] | None = None) -> NoReturn:

@@ -6,12 +6,22 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from pydantic_settings import SettingsError as PydanticSettingsError
+from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 
-from exhaust.errors import SettingsError
+from exhaust.errors import SettingError
+
+#: Sunbird's tenant security levels (outputs/security.py applies them).
+SECURITY_LEVELS = (
+    "PLAIN_DATASET",
+    "PASSWORD_PROTECTED_DATASET",
+    "TEXT_KEY_ENCRYPTED_DATASET",
+    "PUBLIC_KEY_ENCRYPTED_DATASET",
+)
+_DB_URL = re.compile(r"^(sqlite(\+\w+)?:///.+|(postgresql|postgres)(\+\w+)?://.+)$")
 
 
 class Settings(BaseSettings):
@@ -132,21 +142,71 @@ class Settings(BaseSettings):
         description="PEM public key file per channel (JSON; * for any) for PUBLIC_KEY_ENCRYPTED_DATASET.",
     )
 
+    # ---- hardening (issue 14): work files, build processes, token expiry -------------------------
+    work_dir: Path | None = Field(
+        None, description="Folder of the workers' job work files (cleaned at start); default data_dir/work."
+    )
+    build_process: bool = Field(
+        True, description="Workers build each report in a process of its own (lease renewals never starve)."
+    )
+    build_nice: int = Field(
+        10, ge=0, le=19, description="CPU niceness added to build processes (the API and renewals go first)."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(f"{value!r} is not a known time zone (e.g. Asia/Kolkata, UTC)") from None
+        return value
+
+    @field_validator("db_url")
+    @classmethod
+    def _db_url_form(cls, value: str) -> str:
+        if value and not _DB_URL.match(value):
+            raise ValueError("must be sqlite:///FILE or postgresql://user@host:port/db")
+        return value
+
+    @field_validator("security_levels")
+    @classmethod
+    def _known_levels(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for channel, per_dataset in value.items():
+            for dataset, level in per_dataset.items():
+                if str(level).strip().upper() not in SECURITY_LEVELS:
+                    raise ValueError(
+                        f"{channel}/{dataset}: unknown level {level!r}; use one of {', '.join(SECURITY_LEVELS)}"
+                    )
+        return value
+
     def source_spec(self) -> str:
         """The configured source, defaulting to the demo data folder."""
         return self.source or f"files:{self.data_dir / 'demo'}"
 
 
+def setting_error(exc: Exception) -> SettingError:
+    """One line naming the EXHAUST_* variable and what is wrong with its value."""
+    if isinstance(exc, ValidationError) and exc.errors():
+        first = exc.errors()[0]
+        name = str(first.get("loc", ("?",))[0])
+        reason = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        return SettingError(f"setting EXHAUST_{name.upper()} is invalid: {reason}")
+    found = re.search(r'field "(\w+)"', str(exc))
+    if found:
+        return SettingError(f"setting EXHAUST_{found.group(1).upper()} is invalid: it must be JSON")
+    return SettingError(f"the settings are invalid: {str(exc).splitlines()[0]}")
+
+
+def load_settings(**values: object) -> Settings:
+    """Settings from the environment (and `values`); a bad value raises SettingError (one line)."""
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except (ValidationError, PydanticSettingsError) as exc:
+        raise setting_error(exc) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (read once); a bad EXHAUST_* value is one SettingsError naming it."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = "EXHAUST_" + str(first["loc"][0]).upper() if first.get("loc") else "an EXHAUST_* variable"
-        raise SettingsError(f"setting {name} is invalid: {first['msg']}") from None
-    except PydanticSettingsError as exc:
-        found = re.search(r'field "(\w+)"', str(exc))
-        name = "EXHAUST_" + found.group(1).upper() if found else "an EXHAUST_* variable"
-        raise SettingsError(f"setting {name} is invalid: it must be JSON") from None
+    """The process-wide settings (read once); a bad value raises SettingError."""
+    return load_settings()

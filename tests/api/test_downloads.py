@@ -164,4 +164,5 @@ def test_health_metrics_and_docs(sqlite_api: LiveApi, finished: dict) -> None:
             "/metrics",
         } <= set(schema["paths"])
         body = schema["paths"]["/dataset/v1/request/submit"]["post"]["requestBody"]
-        assert body["content"]["application/json"]["schema"]["required"] == ["request"]
+        ref = body["content"]["application/json"]["schema"]["$ref"]  # the pydantic model (issue 14)
+        assert schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["required"] == ["request"]

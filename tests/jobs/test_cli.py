@@ -49,7 +49,7 @@ def test_submit_worker_status_list(cli, tmp_path: Path) -> None:
     again = cli("submit", "progress-exhaust", "--batch", "b1", "--channel", "ch-1", "--requested-by", "u1",
                 "--tag", "do_c1_b1")  # fmt: skip
     assert again.stdout == rid and "already requested today" in again.stderr
-    multi = cli("submit", "progress-exhaust", "--batch-filter", "b2,b3,nope", "--channel", "ch-1",
+    multi = cli("submit", "progress-exhaust", "--batch-filter", "b2,b3", "--channel", "ch-1",
                 "--tag", "do_c1_b1", "--encryption-key", "-", stdin="pa55\n").stdout.strip()  # fmt: skip
 
     queued = json.loads(cli("status", rid.strip()).stdout)
@@ -86,11 +86,29 @@ def test_cli_errors_are_one_clear_line(cli) -> None:
     assert missing.returncode != 0 and "no request with id" in missing.stderr
 
 
-def test_unknown_batch_fails_with_no_data_found(cli) -> None:
-    rid = cli("submit", "progress-exhaust", "--batch", "nope").stdout.strip()
-    cli("worker", "--once")
-    status = json.loads(cli("status", rid).stdout)
-    assert status["status"] == "FAILED" and status["statusMessage"] == "No data found"
+def test_submit_checks_batches_and_channel_as_the_api_does(cli) -> None:
+    # Like the API's submit (400 / 403), the CLI refuses unknown batches and another channel's batches.
+    unknown = cli("submit", "progress-exhaust", "--batch-filter", "b2,nope", "--channel", "ch-1", ok=False)
+    assert unknown.returncode == 1 and unknown.stderr == "batch nope not found\n"
+    other = cli("submit", "progress-exhaust", "--batch", "b4", "--channel", "ch-1", ok=False)
+    assert other.returncode == 1 and other.stderr == "batch b4 does not belong to channel ch-1\n"
+    assert cli("list", "--tag", "b4").stdout.strip() == "[]"  # nothing was queued
+    # Sunbird's System channel acts for every channel; the worker checks batches again when it runs.
+    assert len(cli("submit", "progress-exhaust", "--batch", "b4").stdout.strip()) == 32
+
+
+@pytest.mark.parametrize(
+    ("tag", "message"),
+    [
+        ("a/b", "tag must not contain '/'"),
+        ("   ", "tag is empty"),
+        ("line\nbreak", "tag must not contain control characters"),
+        ("bell\x07", "tag must not contain control characters"),
+    ],
+)
+def test_submit_refuses_unusable_tags(cli, tag: str, message: str) -> None:
+    done = cli("submit", "progress-exhaust", "--batch", "b1", "--channel", "ch-1", "--tag", tag, ok=False)
+    assert done.returncode == 1 and done.stderr == message + "\n"
 
 
 def test_unreachable_job_store_is_one_clear_line(tmp_path: Path) -> None:

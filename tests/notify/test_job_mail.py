@@ -33,6 +33,7 @@ def setup(tmp_path: Path, smtp):
     settings = make_settings(
         tmp_path, f"sqlite:///{tmp_path / 'jobs.sqlite3'}", "job_request",
         smtp_host="127.0.0.1", smtp_port=port, sunbird_encryption_key=SALT,
+        download_base_url="https://reports.example.org/",
     )  # fmt: skip
     store, storage = open_store(settings), open_storage(settings)
     mailer = JobMailer(
@@ -63,7 +64,11 @@ def test_success_mails_the_requester_a_link_and_the_protected_zip(setup) -> None
     assert recipients == ["mentor@school.in"]
     body, attachment = message.get_payload()
     text = body.get_payload(decode=True).decode()
-    assert "/download/progress-exhaust/" in text and "signature=" in text
+    # A stable link (issue 14): it never expires; the API checks the caller and signs a fresh download.
+    assert f"Download: https://reports.example.org/files/{job.request_id}/1\r\n" in text
+    assert "signature=" not in text and "does not expire" in text
+    assert "open it with the password you chose" in text
+    assert message["Date"] and message["Message-ID"].endswith("@localhost>")
     archive = zipfile.ZipFile(io.BytesIO(attachment.get_payload(decode=True)))
     [name] = archive.namelist()
     assert name.startswith("b1_progress_") and name.endswith(".csv")
@@ -95,3 +100,21 @@ def test_the_encryption_key_never_reaches_a_log_line(setup, caplog: pytest.LogCa
     assert caplog.records, "the worker logs its jobs"
     assert all(key not in record.getMessage() for record in caplog.records)
     assert key not in caplog.text
+
+
+def test_without_a_public_base_url_the_mail_names_the_request_instead_of_a_dead_link(
+    setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    inbox, settings, store, _ = setup
+    unset = settings.model_copy(update={"download_base_url": ""})
+    storage = open_storage(unset)
+    mailer = JobMailer(unset, storage, open_signer(unset, storage), lambda: open_source(unset.source))
+    job, _ = store.submit("progress-exhaust", {"batchId": "b1"}, tag="t6", channel="ch-1",
+                          requested_by="mentor-1")  # fmt: skip
+    assert Worker(store, storage, unset, on_end=mailer).run(once=True) == 1
+    [(_, message)] = inbox.messages
+    text = message.get_payload()[0].get_payload(decode=True).decode()
+    assert "/download/" not in text and "Download:" not in text
+    assert f"Read request {job.request_id} (tag t6) through the API for a download link." in text
+    assert "protected" not in text  # no key was given: the zip is not protected
+    assert f"job {job.request_id}: EXHAUST_DOWNLOAD_BASE_URL is unset" in caplog.text

@@ -45,6 +45,21 @@ def test_failure_mail_gives_the_reason_in_plain_words(smtp) -> None:
     assert not received.is_multipart()
 
 
+def test_every_mail_has_a_date_and_a_message_id(smtp) -> None:
+    inbox, port = smtp
+    outcome = JobOutcome("ABC123", "progress-exhaust", ["batch-1"], "SUCCESS", protected=True)
+    assert send(compose(outcome, "m@school.in", settings_for(port), [Link("https://x/files/ABC123/1")]),
+                settings_for(port))  # fmt: skip
+    [(_, received)] = inbox.messages
+    from email.utils import parsedate_to_datetime
+
+    assert abs((parsedate_to_datetime(received["Date"]) - datetime.now(UTC)).total_seconds()) < 60
+    assert received["Message-ID"].startswith("<") and received["Message-ID"].endswith("@exhaust.test>")
+    body = received.get_payload(decode=True).decode()
+    assert "open it with the password you chose when you asked for the report" in body
+    assert "does not expire" in body
+
+
 def test_unreachable_server_is_retried_then_given_up_without_raising() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -54,6 +69,17 @@ def test_unreachable_server_is_retried_then_given_up_without_raising() -> None:
     message = compose(JobOutcome("X", "progress-exhaust", ["b"], "SUCCESS"), "a@b.c", settings)
     assert send(message, settings, sleep=waits.append) is False
     assert waits == [1, 2]
+
+
+def test_mail_warnings_name_the_job(caplog) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = settings_for(port, mail_retries=2, smtp_timeout=1)
+    message = compose(JobOutcome("REQ42", "progress-exhaust", ["b"], "SUCCESS"), "a@b.c", settings)
+    assert send(message, settings, sleep=lambda _: None, job="REQ42") is False
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 3 and all(w.startswith("job REQ42: mail") for w in warnings)
 
 
 def test_no_smtp_server_configured_means_no_mail() -> None:

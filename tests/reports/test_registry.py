@@ -41,12 +41,15 @@ def test_an_unknown_dataset_is_one_line_naming_the_known_ones() -> None:
 
 
 def test_the_api_validation_mail_and_file_names_derive_from_it() -> None:
-    from exhaust.api.dataset_requests import _SUBMIT_SCHEMA
+    from typing import get_args
+
+    from exhaust.api.contract import OtherDataset, PersonalDataset
     from exhaust.jobs import datasets as jobs
     from exhaust.notify.mail import TITLES
 
-    enum = _SUBMIT_SCHEMA["properties"]["request"]["properties"]["dataset"]["enum"]
-    assert enum == list(registry.NAMES) == list(jobs.DATASETS)
+    assert set(get_args(PersonalDataset)) == registry.PERSONAL
+    assert set(get_args(PersonalDataset)) | set(get_args(OtherDataset)) == set(registry.NAMES)
+    assert list(registry.NAMES) == list(jobs.DATASETS)
     assert jobs.KEY_REQUIRED == registry.PERSONAL
     assert {d.name: d.file_key for d in registry.DATASETS.values()} == jobs.REPORT_KEYS
     assert TITLES["course-mentor"] == "Course mentor report"

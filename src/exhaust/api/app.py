@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from exhaust.api import dataset_requests, downloads, ops
+from exhaust.api import contract, dataset_requests, downloads, files, ops
 from exhaust.api.context import open_context
 from exhaust.api.envelope import CLIENT_ERROR, NOT_FOUND, ApiError, api_id_for, error
 from exhaust.api.middleware import ApiMiddleware
@@ -41,7 +41,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 404:
         err = ApiError(NOT_FOUND, "No such endpoint.", status=404)
     elif exc.status_code == 405:
-        err = ApiError(CLIENT_ERROR, f"{request.method} is not allowed on this endpoint.", status=405)
+        allow = (exc.headers or {}).get("Allow") or (exc.headers or {}).get("allow")
+        err = ApiError(
+            CLIENT_ERROR, f"{request.method} is not allowed on this endpoint.", status=405,
+            headers={"Allow": allow} if allow else None,
+        )  # fmt: skip
     else:
         err = ApiError(CLIENT_ERROR, str(exc.detail), status=exc.status_code)
     return error(api_id_for(request.url.path), err)
@@ -75,14 +79,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Course report (exhaust) requests, Sunbird-compatible",
         description=DESCRIPTION,
         version="1.0",
-        docs_url="/docs",
+        docs_url=None,  # served by `contract.install` from packaged Swagger UI assets (works offline)
         redoc_url=None,
     )
     app.state.context = context
     for prefix in PREFIXES:
         app.include_router(dataset_requests.router, prefix=prefix, include_in_schema=prefix == PREFIXES[0])
     app.include_router(downloads.router)
+    app.include_router(files.router)
     app.include_router(ops.router)
+    contract.install(app)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

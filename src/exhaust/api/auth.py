@@ -15,7 +15,7 @@ import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -108,6 +108,7 @@ def token_table(name: str, metadata: sa.MetaData) -> sa.Table:
         sa.Column("user_id", sa.String(100)),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("revoked_at", UTCDateTime()),
+        sa.Column("expires_at", UTCDateTime()),  # None: never expires
         sa.Index(f"ix_{name}_hash", "token_hash", unique=True),
     )
 
@@ -141,6 +142,19 @@ class TokenInfo:
     user_id: str | None
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = None
+
+
+def parse_lifetime(text: str) -> timedelta:
+    """A token lifetime such as `90d`, `12h`, `30m` or `2w` (a whole number and a unit)."""
+    units = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+    value = text.strip().lower()
+    if len(value) < 2 or value[-1] not in units or not value[:-1].isdigit() or int(value[:-1]) < 1:
+        raise BadInput(f"invalid lifetime {text!r}: use a whole number and m, h, d or w, e.g. 90d")
+    seconds = int(value[:-1]) * units[value[-1]]
+    if seconds > 100 * 365 * 86400:
+        raise BadInput(f"invalid lifetime {text!r}: at most 100 years")
+    return timedelta(seconds=seconds)
 
 
 class TokenStore:
@@ -155,12 +169,15 @@ class TokenStore:
         self.metadata = sa.MetaData()
         self.t = token_table(table, self.metadata)
         self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._cache: dict[str, tuple[float, Principal | None, datetime | None]] = {}
         self._lock = threading.Lock()
 
     def ensure_table(self) -> None:
         """Create the table when missing (idempotent; one process at a time on PostgreSQL)."""
-        if sa.inspect(self.engine).has_table(self.t.name):
+        inspector = sa.inspect(self.engine)
+        if inspector.has_table(self.t.name):
+            if "expires_at" not in {c["name"] for c in inspector.get_columns(self.t.name)}:
+                self._add_expiry_column()
             return
         with self.engine.begin() as conn:
             if is_postgres(self.engine):
@@ -168,8 +185,28 @@ class TokenStore:
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock)))
             self.metadata.create_all(conn, checkfirst=True)
 
-    def create(self, *, channel: str, roles: Iterable[str], user_id: str | None = None) -> str:
-        """Store a new token and return it (the only time it is ever shown)."""
+    def _add_expiry_column(self) -> None:
+        """Tables made before tokens could expire get the (nullable) `expires_at` column."""
+        with self.engine.begin() as conn:
+            if is_postgres(self.engine):
+                lock = zlib.crc32(f"exhaust:{self.t.name}".encode())
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock)))
+                conn.exec_driver_sql(
+                    f'ALTER TABLE "{self.t.name}" ADD COLUMN IF NOT EXISTS expires_at TIMESTAMPTZ'
+                )
+            else:
+                conn.exec_driver_sql(f'ALTER TABLE "{self.t.name}" ADD COLUMN expires_at DATETIME')
+
+    def create(
+        self,
+        *,
+        channel: str,
+        roles: Iterable[str],
+        user_id: str | None = None,
+        expires_in: timedelta | None = None,
+    ) -> str:
+        """Store a new token and return it (the only time it is ever shown); it expires after
+        `expires_in` when given, else never (revoke it to end it)."""
         channel = channel.strip()
         if not channel or len(channel) > 100:
             raise BadInput(
@@ -189,6 +226,7 @@ class TokenStore:
                     roles=",".join(sorted(wanted)),
                     user_id=user_id or None,
                     created_at=utcnow(),
+                    expires_at=utcnow() + expires_in if expires_in is not None else None,
                 )
             )
         return token
@@ -201,12 +239,14 @@ class TokenStore:
         now = time.monotonic()
         cached = self._cache.get(digest)
         if cached is not None and now - cached[0] <= self.cache_seconds:
+            if cached[2] is not None and cached[2] <= utcnow():
+                return None  # expired while cached
             return cached[1]
         query = sa.select(self.t).where(self.t.c.token_hash == digest, self.t.c.revoked_at.is_(None))
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         found = None
-        if row is not None:
+        if row is not None and (row["expires_at"] is None or row["expires_at"] > utcnow()):
             found = Principal(
                 token_id=row["token_id"],
                 channel=row["channel"],
@@ -216,7 +256,7 @@ class TokenStore:
         with self._lock:
             if len(self._cache) >= MAX_CACHED_TOKENS:
                 self._cache.clear()
-            self._cache[digest] = (now, found)
+            self._cache[digest] = (now, found, row["expires_at"] if row is not None else None)
         return found
 
     def revoke(self, token_id: str) -> bool:
@@ -244,6 +284,7 @@ class TokenStore:
                     user_id=row["user_id"],
                     created_at=row["created_at"],
                     revoked_at=row["revoked_at"],
+                    expires_at=row["expires_at"],
                 )
                 for row in conn.execute(query).mappings()
             ]

@@ -6,9 +6,7 @@ cannot be shown again. Messages go to stderr.
 
 from __future__ import annotations
 
-import logging
-import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,6 +14,8 @@ from exhaust.errors import NotFound
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from exhaust.settings import Settings
 
 token_app = typer.Typer(
     help="API bearer tokens: one per user (org admin, course mentor) or service consumer.",
@@ -26,7 +26,8 @@ token_app = typer.Typer(
 )
 
 
-def get_settings():
+def get_settings() -> Settings:
+    """The process settings (pydantic is imported when a command runs, not for --help)."""
     from exhaust.settings import get_settings as settings
 
     return settings()
@@ -66,15 +67,24 @@ def create_token(
         str | None,
         typer.Option("--user", metavar="ID", help="User id (required for ORG_ADMIN and COURSE_MENTOR)."),
     ] = None,
+    expires_in: Annotated[
+        str | None,
+        typer.Option(
+            "--expires-in", metavar="LIFETIME", help="Lifetime such as 90d, 12h, 2w (default: until revoked)."
+        ),
+    ] = None,
 ) -> None:
     """Create a token and print it (shown once; only its hash is stored).
 
     \b
     Examples:
       exhaust token create --channel ORG_1 --role ORG_ADMIN --user U1
-      exhaust token create --channel ORG_1 --role SERVICE
+      exhaust token create --channel ORG_1 --role SERVICE --expires-in 90d
     """
-    token = _tokens().create(channel=channel, roles=role, user_id=user)
+    from exhaust.api.auth import parse_lifetime
+
+    lifetime = parse_lifetime(expires_in) if expires_in is not None else None
+    token = _tokens().create(channel=channel, roles=role, user_id=user, expires_in=lifetime)
     typer.echo(token)
 
 
@@ -95,26 +105,32 @@ def revoke_token(
     typer.echo(f"token {token_id} revoked", err=True)
 
 
+TOKEN_LIST_HEADER = "id\tchannel\troles\tuser\tcreated\trevoked\texpires"
+
+
 @token_app.command("list")
 def list_tokens() -> None:
-    """List tokens (id, channel, roles, user, created, revoked); never the tokens themselves.
+    """List tokens (a header row, then id, channel, roles, user, created, revoked, expires); never the
+    tokens themselves. `-` means not revoked / never expires.
 
     \b
     Example:
       exhaust token list
     """
+    typer.echo(TOKEN_LIST_HEADER)
     for info in _tokens().list():
         revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "-"
+        expires = info.expires_at.isoformat(timespec="seconds") if info.expires_at else "-"
         typer.echo(
             f"{info.token_id}\t{info.channel}\t{','.join(info.roles)}\t{info.user_id or '-'}\t"
-            f"{info.created_at.isoformat(timespec='seconds')}\t{revoked}"
+            f"{info.created_at.isoformat(timespec='seconds')}\t{revoked}\t{expires}"
         )
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
-    )
+    from exhaust.logs import configure
+
+    configure("%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
 def app_factory() -> FastAPI:
@@ -135,7 +151,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
     _configure_logging()
     # Uvicorn's own access log would print query strings (download signatures); ours prints paths only.
-    options = {"host": host, "port": port, "access_log": False, "log_level": "info", "server_header": False}
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": False,
+        "log_level": "info",
+        "server_header": False,
+    }
     if workers > 1:
         uvicorn.run("exhaust.api.cli:app_factory", factory=True, workers=workers, **options)
         return

@@ -8,7 +8,6 @@ and role (403), dataset, selector and key (400), batches exist (400), batches ar
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -22,6 +21,17 @@ from exhaust.api.auth import (
     may_use_search_filter,
 )
 from exhaust.api.context import ApiContext, context_of, in_thread
+from exhaust.api.contract import (
+    CHANNEL_HEADER,
+    SECURITY,
+    JobEnvelope,
+    JobListEnvelope,
+    ReadEnvelope,
+    SearchBody,
+    SubmitBody,
+    body_of,
+    errors,
+)
 from exhaust.api.envelope import (
     LIST_ID,
     READ_ID,
@@ -39,6 +49,7 @@ from exhaust.api.middleware import log
 from exhaust.api.validation import (
     LIST_LIMIT,
     check_dataset_request,
+    check_path_text,
     parse_json,
     parse_limit,
     parse_search,
@@ -49,76 +60,17 @@ from exhaust.jobs.batches import RETIRED
 from exhaust.jobs.datasets import BatchSelector, parse_request_data
 from exhaust.jobs.store import Job
 from exhaust.jobs.views import job_response
-from exhaust.reports import registry
 
 READ_NOT_FOUND = "no job available with the given request_id and tag"
 SOURCE_DOWN = "The platform data could not be read to check the batch; please try again shortly."
 
 router = APIRouter(tags=["dataset requests"])
 
-_SUBMIT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["request"],
-    "properties": {
-        "id": {"type": "string", "example": "ekstep.analytics.job.request.submit"},
-        "ver": {"type": "string", "example": "1.0"},
-        "ts": {"type": "string"},
-        "params": {"type": "object", "properties": {"msgid": {"type": "string"}}},
-        "request": {
-            "type": "object",
-            "required": ["tag", "dataset", "datasetConfig"],
-            "properties": {
-                "tag": {"type": "string", "example": "do_2133074736487792641239_013307481768378368112"},
-                "requestedBy": {"type": "string", "example": "fca2925f-1eee-4654-9177-fece3fd6afc9"},
-                "dataset": {
-                    "type": "string",
-                    "enum": list(registry.NAMES),
-                },
-                "datasetConfig": {
-                    "type": "object",
-                    "description": "Exactly one of batchId, batchFilter (at most 20) or searchFilter.",
-                    "example": {"batchId": "013307481768378368112"},
-                },
-                "encryptionKey": {
-                    "type": "string",
-                    "description": "Zip password; required for PII datasets.",
-                },
-                "output_format": {"type": "string", "description": "Accepted and ignored, as in Sunbird."},
-            },
-        },
-    },
-}
-_SEARCH_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["request"],
-    "properties": {
-        "request": {
-            "type": "object",
-            "properties": {
-                "filters": {
-                    "type": "object",
-                    "properties": {
-                        "dataset": {"type": "string"},
-                        "channel": {"type": "string"},
-                        "status": {"type": "string"},
-                        "requestedDate": {"type": "string", "format": "date"},
-                    },
-                },
-                "limit": {"type": "integer", "default": 10},
-            },
-        }
-    },
-}
-
-
-def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-
 
 def source_down(error: ExhaustError) -> ApiError:
     """503 for the caller; the source's own message (paths, redacted URLs) for the operator."""
     log.warning("batch lookup failed: %s", error.message)
-    return ApiError(SERVER_ERROR, SOURCE_DOWN, status=503)
+    return ApiError(SERVER_ERROR, SOURCE_DOWN, status=503, headers={"Retry-After": "5"})
 
 
 # ---- shared steps ------------------------------------------------------------------------------
@@ -229,7 +181,9 @@ def _submit(ctx: ApiContext, request: Request, raw: bytes) -> dict:
 @router.post(
     "/request/submit",
     summary="Request a report (Sunbird: ekstep.analytics.dataset.request.submit)",
-    openapi_extra=_body_doc(_SUBMIT_SCHEMA),
+    response_model=JobEnvelope,
+    responses=errors(400, 401, 403, 413, 415, 503),
+    openapi_extra={**body_of(SubmitBody), "parameters": [CHANNEL_HEADER], "security": SECURITY},
 )
 async def submit_request(request: Request) -> JSONResponse:
     """Queue a report request, or return today's identical one (a FAILED one is queued again)."""
@@ -241,6 +195,7 @@ async def submit_request(request: Request) -> JSONResponse:
 def _read(ctx: ApiContext, request: Request, tag: str, request_id: str) -> JSONResponse:
     principal = authenticate(ctx, request)
     channel = require_channel(principal, request)
+    check_path_text(tag, request_id)
     job = ctx.store.get(request_id.strip().upper(), f"{tag}:{channel}") if request_id.strip() else None
     if job is None:
         return soft_failure(READ_ID, READ_NOT_FOUND)
@@ -251,7 +206,11 @@ def _read(ctx: ApiContext, request: Request, tag: str, request_id: str) -> JSONR
 
 
 @router.get(
-    "/request/read/{tag}", summary="Read one request (Sunbird: ekstep.analytics.dataset.request.info)"
+    "/request/read/{tag}",
+    summary="Read one request (Sunbird: ekstep.analytics.dataset.request.info)",
+    response_model=ReadEnvelope,
+    responses=errors(400, 401, 403, 503),
+    openapi_extra={"parameters": [CHANNEL_HEADER], "security": SECURITY},
 )
 async def read_request(request: Request, tag: str, requestId: str = "") -> JSONResponse:
     """One request of the caller's channel with fresh download links (not found: 200 with status failed)."""
@@ -262,13 +221,18 @@ async def read_request(request: Request, tag: str, requestId: str = "") -> JSONR
 def _list(ctx: ApiContext, request: Request, tag: str, limit: str | None) -> dict:
     principal = authenticate(ctx, request)
     channel = require_channel(principal, request)
+    check_path_text(tag)
     size = parse_limit(limit, LIST_LIMIT)
     jobs = visible(ctx, principal, ctx.store.list(tag, channel=channel, limit=size))
     return {"count": len(jobs), "jobs": [job_response(job, ctx.signer) for job in jobs]}
 
 
 @router.get(
-    "/request/list/{tag}", summary="List a tag's requests (Sunbird: ekstep.analytics.dataset.request.list)"
+    "/request/list/{tag}",
+    summary="List a tag's requests (Sunbird: ekstep.analytics.dataset.request.list)",
+    response_model=JobListEnvelope,
+    responses=errors(400, 401, 403, 503),
+    openapi_extra={"parameters": [CHANNEL_HEADER], "security": SECURITY},
 )
 async def list_requests(request: Request, tag: str, limit: str | None = None) -> JSONResponse:
     """The caller's channel's requests for a tag, newest first (`limit`, default 100)."""
@@ -299,7 +263,9 @@ def _search(ctx: ApiContext, request: Request, raw: bytes) -> dict:
 @router.post(
     "/request/search",
     summary="Search requests (Sunbird: ekstep.analytics.dataset.request.search)",
-    openapi_extra=_body_doc(_SEARCH_SCHEMA),
+    response_model=JobListEnvelope,
+    responses=errors(400, 401, 403, 413, 415, 503),
+    openapi_extra={**body_of(SearchBody), "security": SECURITY},
 )
 async def search_requests(request: Request) -> JSONResponse:
     """Requests of the caller's channel by dataset, status and day; org admins and services only."""

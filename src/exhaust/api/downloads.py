@@ -14,13 +14,22 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
 from exhaust.api.context import context_of
+from exhaust.api.contract import errors
 from exhaust.api.envelope import FORBIDDEN, NOT_FOUND, ApiError
 from exhaust.outputs.signing import ExpiredDownloadLink, InvalidDownloadLink
 
 router = APIRouter(tags=["downloads"])
 
 
-@router.get("/download/{key:path}", summary="Download a report file through a signed link")
+@router.get(
+    "/download/{key:path}",
+    summary="Download a report file through a signed link",
+    response_class=FileResponse,
+    responses={
+        200: {"description": "The file.", "content": {"application/zip": {}, "application/octet-stream": {}}},
+        **errors(403, 404),
+    },
+)
 def download(request: Request, key: str, expires: str = "", signature: str = "") -> FileResponse:
     """Stream the file of a signed link (local storage only; cloud stores hand out their own links)."""
     ctx = context_of(request)

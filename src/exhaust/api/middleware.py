@@ -18,6 +18,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from exhaust.api.envelope import CLIENT_ERROR, SERVER_ERROR, api_id_for, body
 from exhaust.api.metrics import ApiMetrics, endpoint_of
+from exhaust.errors import is_transient
+
+#: Seconds a client is asked to wait when the job store (or another backing service) is down.
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE = "The service is briefly unavailable (its database cannot be reached); please retry shortly."
 
 log = logging.getLogger("exhaust.api")
 access = logging.getLogger("exhaust.api.access")
@@ -84,6 +89,15 @@ class ApiMiddleware:
             if not state["sent"]:
                 await self._answer(send_timed, path, 413, CLIENT_ERROR, self._too_large())
         except Exception as exc:
+            if is_transient(exc):  # the job store is down: a fault of ours that passes, not a bug
+                log.warning("%s %s: backing service unavailable: %s", scope.get("method", ""), path,
+                            describe(exc))  # fmt: skip
+                if not state["sent"]:
+                    await self._answer(
+                        send_timed, path, 503, SERVER_ERROR, UNAVAILABLE,
+                        headers=[(b"retry-after", str(RETRY_AFTER_SECONDS).encode())],
+                    )  # fmt: skip
+                return
             self._unexpected(scope, exc)
             if not state["sent"]:
                 message = "The request could not be completed because of an internal error; please try again."
@@ -113,7 +127,9 @@ class ApiMiddleware:
         return None
 
     @staticmethod
-    async def _answer(send: Any, path: str, status: int, code: str, message: str) -> None:
+    async def _answer(
+        send: Any, path: str, status: int, code: str, message: str, headers: list | None = None
+    ) -> None:
         payload = json.dumps(body(api_id_for(path), None, code=code, errmsg=message)).encode()
         await send(
             {
@@ -123,6 +139,7 @@ class ApiMiddleware:
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(payload)).encode()),
                     (b"connection", b"close"),
+                    *(headers or []),
                 ],
             }
         )

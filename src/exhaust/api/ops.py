@@ -14,7 +14,20 @@ from exhaust.api.middleware import describe, log
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="Liveness and database check")
+_HEALTH = {"type": "object", "properties": {"status": {"type": "string"}, "database": {"type": "string"}},
+           "required": ["status", "database"]}  # fmt: skip
+_PLAIN_ERROR = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
+
+
+@router.get(
+    "/healthz",
+    summary="Liveness and database check",
+    responses={
+        200: {"description": "The job database answers.", "content": {"application/json": {"schema": _HEALTH}}},
+        503: {"description": "The job database does not answer.",
+              "content": {"application/json": {"schema": _HEALTH}}},
+    },
+)  # fmt: skip
 def healthz(request: Request) -> JSONResponse:
     """200 when the job database answers, 503 otherwise."""
     try:
@@ -26,7 +39,26 @@ def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-@router.get("/metrics", summary="Prometheus metrics (a SERVICE token, unless EXHAUST_METRICS_PUBLIC)")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (a SERVICE token, unless EXHAUST_METRICS_PUBLIC)",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text format.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        401: {
+            "description": "No valid bearer token.",
+            "content": {"application/json": {"schema": _PLAIN_ERROR}},
+        },
+        403: {
+            "description": "Not a SERVICE token.",
+            "content": {"application/json": {"schema": _PLAIN_ERROR}},
+        },
+    },
+    openapi_extra={"security": [{"bearerAuth": []}]},
+)
 def metrics(request: Request) -> Response:
     """Request, job and queue figures for Prometheus; scrape with a SERVICE bearer token."""
     ctx = context_of(request)

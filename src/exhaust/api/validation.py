@@ -17,6 +17,7 @@ from typing import Any
 from exhaust.api.envelope import CLIENT_ERROR, ApiError, bad_request
 from exhaust.errors import BadInput
 from exhaust.jobs.datasets import DATASETS, MAX_BATCHES, BatchSelector, check_request
+from exhaust.jobs.text import tag_problem, text_problem, value_problem
 
 JSON_MEDIA = ("application/json", "text/json")
 LIST_LIMIT, MAX_LIST_LIMIT = 100, 1000  # Sunbird's data_exhaust.list.limit, and our ceiling
@@ -41,7 +42,18 @@ def parse_json(content_type: str | None, raw: bytes) -> Any:
         raise bad_request("request body is not valid JSON") from None
     if "\\u0000" in json.dumps(data):
         raise bad_request("request body must not contain NUL characters")
+    if value_problem(data) is not None:
+        raise bad_request("request body must not contain lone UTF-16 surrogates (text must be valid Unicode)")
     return data
+
+
+def check_path_text(tag: str, request_id: str = "") -> None:
+    """400 for a tag or request id no stored request can have (NUL, control characters, surrogates)."""
+    found = tag_problem(tag)
+    if found and found != "tag is empty":
+        raise bad_request(found)
+    if text_problem(request_id) or any(ord(char) < 32 for char in request_id):
+        raise bad_request("requestId must not contain control characters")
 
 
 def _request_object(data: Any) -> dict:
@@ -79,8 +91,11 @@ def parse_submit(data: Any) -> SubmitRequest:
     """Sunbird's submit checks, in its order: tag, dataset, datasetConfig (empty text counts as missing)."""
     inner = _request_object(data)
     tag = _optional_text(inner, "tag")
-    if tag is None:
+    if tag is None or not tag.strip():
         raise bad_request("tag is empty")
+    found = tag_problem(tag)
+    if found:
+        raise bad_request(found)
     dataset = _optional_text(inner, "dataset")
     if dataset is None:
         raise bad_request("dataset is empty")
@@ -107,7 +122,12 @@ def check_dataset_request(request: SubmitRequest) -> BatchSelector:
     batch_filter = request.config.get("batchFilter")
     if isinstance(batch_filter, list):
         seen: set[Any] = set()
-        twice = [b for b in batch_filter if isinstance(b, str) and (b in seen or seen.add(b))]
+        twice = []
+        for b in batch_filter:
+            if isinstance(b, str):
+                if b in seen:
+                    twice.append(b)
+                seen.add(b)
         if twice:
             raise bad_request(f"batchFilter lists a batch more than once: {', '.join(dict.fromkeys(twice))}")
         if len(batch_filter) > MAX_BATCHES:
@@ -122,6 +142,8 @@ def parse_limit(raw: Any, default: int, maximum: int = MAX_LIST_LIMIT) -> int:
     """A `limit` from a query string or a body: a whole number from 1 to `maximum`."""
     if raw is None or raw == "":
         return default
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # JSON's 10.0 is the whole number 10
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise bad_request(f"limit must be a whole number from 1 to {maximum}")
     try:

@@ -302,7 +302,10 @@ OPTIONS = 4
 def question_template(plan: CoursePlan) -> QuestionTemplate:
     """The stored forms of every response: `params` / `resvalues` as lists of single-key JSON maps."""
     rows: dict[str, list] = {f.name: [] for f in QUESTION}
-    first, count, answer, partial = [], [], [], []
+    first: list = []
+    count: list = []
+    answer: list = []
+    partial: list = []
     for assessment in plan.assessments:
         first.append(len(answer))
         count.append(len(assessment.questions))

@@ -10,6 +10,7 @@ setting, or with `DEMO_SALT` when that is empty: set the same value when reporti
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -214,7 +215,7 @@ def _write_static(world: World, out_dir: Path) -> dict[str, int]:
     rows = {}
     for name, columns in tables.items():
         table = pa.table(columns, schema=TABLES[name].schema)
-        _atomic(out_dir / f"{name}.parquet", lambda path, t=table: write_table_file(t, path))
+        _atomic(out_dir / f"{name}.parquet", functools.partial(write_table_file, table))
         rows[name] = table.num_rows
     return rows
 

@@ -309,7 +309,7 @@ def _certificates(rng: np.random.Generator, completed: np.ndarray, has: np.ndarr
     issued_on = A.iso_dates(completed[who] + 6 * HOUR)
     ident = A.uuids(rng, k)
     if legacy:
-        keys = ("id", "lastIssuedOn", "name", "token", "url")
+        keys: tuple[str, ...] = ("id", "lastIssuedOn", "name", "token", "url")
         url = A.join("https://diksha.example/certs/", ident, ".pdf")
         values = [ident, issued_on, pa.array(["100PercentCompletionCertificate"] * k), A.tokens(rng, k), url]
     else:
@@ -345,7 +345,7 @@ def _activity(batch: BatchPlan, users: pa.Array, p: _Progress) -> pa.Table:
     user_ids = pa.concat_arrays(parts_user)
     completed = np.concatenate(counts).astype(np.float64)
     rows = len(user_ids)
-    columns = {
+    table_columns = {
         "activity_type": pa.array(["Course"] * rows, type=pa.string()),
         "activity_id": pa.concat_arrays(parts_activity),
         "user_id": user_ids,
@@ -357,7 +357,7 @@ def _activity(batch: BatchPlan, users: pa.Array, p: _Progress) -> pa.Table:
             pa.map_(pa.string(), pa.float64()),
         ),
     }
-    return _table("user_activity_agg", columns)
+    return _table("user_activity_agg", table_columns)
 
 
 def _attempts(batch: BatchPlan, rng: np.random.Generator, users: pa.Array, p: _Progress) -> pa.Table:

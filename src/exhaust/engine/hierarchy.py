@@ -10,7 +10,12 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from exhaust.errors import SourceDataError
+
 COLLECTION_MIME = "application/vnd.ekstep.content-collection"
+#: Deepest nesting of a content hierarchy that reports accept (Sunbird courses use 2 to 5 levels); a
+#: deeper tree is refused with a clear error instead of exhausting the stack.
+MAX_DEPTH = 100
 
 
 @dataclass(frozen=True)
@@ -81,10 +86,18 @@ def _children(node: dict) -> list[dict]:
 
 
 def _walk(node: dict, path: tuple[int, ...] = ()) -> Iterator[tuple[dict, tuple[int, ...]]]:
-    """Pre-order walk yielding (node, 1-based child positions from the root)."""
-    yield node, path
-    for position, child in enumerate(_children(node), start=1):
-        yield from _walk(child, (*path, position))
+    """Pre-order walk yielding (node, 1-based child positions from the root), without recursion."""
+    stack = [(node, path)]
+    while stack:
+        current, where = stack.pop()
+        if len(where) > MAX_DEPTH:
+            raise SourceDataError(
+                f"the content hierarchy is nested deeper than {MAX_DEPTH} levels (at node "
+                f"{str(current.get('identifier', '?'))[:100]}); such a tree is not supported"
+            )
+        yield current, where
+        children = _children(current)
+        stack.extend((child, (*where, pos)) for pos, child in reversed(list(enumerate(children, start=1))))
 
 
 def _leaf_ids(node: dict) -> list[str]:

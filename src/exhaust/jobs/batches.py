@@ -116,3 +116,37 @@ def _plan_search(source: Source, filters: Mapping[str, Sequence[str]]) -> list[P
         )
     rows.sort(key=lambda row: row["batchid"])
     return [PlannedBatch(check_batch_id(row["batchid"]), row["courseid"]) for row in rows]
+
+
+def check_batches_for_channel(source: Source, batch_ids: Sequence[str], channel: str) -> None:
+    """What the API checks at submit, for the CLI: every batch exists, and (unless the channel is Sunbird's
+    `System`) its course belongs to `channel`: the hierarchy's channel, else the batch's created_for."""
+    rows = source.tables.read("course_batch", {"batchid": list(batch_ids)}).to_pylist()
+    found = {row.get("batchid"): row for row in reversed(rows)}  # duplicates: the first row counts
+    unknown = [b for b in batch_ids if b not in found]
+    if unknown:
+        raise BadInput(f"batch {', '.join(unknown)} not found")
+    if channel == "System":
+        return
+    for batch_id in batch_ids:
+        row = found[batch_id]
+        try:
+            owner = (
+                source.hierarchy(row.get("courseid") or "").get("channel") if row.get("courseid") else None
+            )
+        except HierarchyNotFound:
+            owner = None
+        if owner:
+            allowed = str(owner) == channel
+        else:
+            created_for = row.get("created_for")
+            if isinstance(created_for, str):
+                try:
+                    created_for = json.loads(created_for)
+                except json.JSONDecodeError:
+                    created_for = [created_for]
+            allowed = (
+                channel in [str(c) for c in (created_for or [])] if isinstance(created_for, list) else False
+            )
+        if not allowed:
+            raise BadInput(f"batch {batch_id} does not belong to channel {channel}")

@@ -89,14 +89,27 @@ def submit(
       exhaust submit response-exhaust --search-filter '{"channel": "ORG_1"}'
       echo pa55 | exhaust submit userinfo-exhaust --batch B1 --encryption-key -
     """
+    from exhaust.jobs.batches import check_batches_for_channel
+    from exhaust.jobs.datasets import parse_request_data
     from exhaust.jobs.service import open_store
+    from exhaust.jobs.text import check_tag, check_value
 
+    settings = get_settings()
     data = _request_data(batch, batch_filter, search_filter)
     if profile:
         data["profile"] = profile
     if encryption_key == "-":
         encryption_key = sys.stdin.readline().rstrip("\n")
-    job, queued = open_store(get_settings()).submit(
+    check_tag(tag or batch or "batches")
+    check_value("channel", channel)
+    if not channel.strip():
+        raise BadInput("--channel is empty")
+    selector = parse_request_data(data)
+    if selector.batch_ids:  # as the API does: the batches exist and are the channel's
+        from exhaust.sources.open import open_source
+
+        check_batches_for_channel(open_source(settings.source_spec(), settings), selector.batch_ids, channel)
+    job, queued = open_store(settings).submit(
         dataset,
         data,
         tag=tag or batch or "batches",
@@ -125,11 +138,11 @@ def worker(
     """
     from exhaust.jobs.service import open_store
     from exhaust.jobs.worker import Worker
+    from exhaust.logs import configure
     from exhaust.outputs.storage import open_storage
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    configure("%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    settings = get_settings()
     stop = threading.Event()
 
     def _stop(signum: int, _frame: object) -> None:
@@ -140,13 +153,16 @@ def worker(
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    settings = get_settings()
     store, storage = open_store(settings), open_storage(settings)
     on_end = _end_hook_factory(settings, store, storage) if _end_hook_factory else None
     runner = Worker(store, storage, settings, on_end=on_end)
     handled = runner.run(once=once, concurrency=concurrency, stop=stop)
     if once:
         typer.echo(f"{handled} job(s) processed", err=True)
-    if runner.errors:
+    # A long-running worker rode out any outage (it backed off and went on): a plain stop is a clean
+    # exit. Only a one-shot run that could not reach the store has failed at what it was asked.
+    if once and runner.errors:
         raise ExhaustError("the job store could not be reached; see the log above")
 
 
@@ -221,11 +237,24 @@ def db_upgrade() -> None:
     Example:
       EXHAUST_DB_URL=postgresql://exhaust@db/exhaust exhaust db-upgrade
     """
+    import sqlalchemy as sa
+
     from exhaust.jobs import migrate
     from exhaust.jobs.db import database_url, make_engine
 
     settings = get_settings()
-    ran = migrate.upgrade(make_engine(database_url(settings)), settings.job_table)
+    engine = make_engine(database_url(settings))
+    try:
+        ran = migrate.upgrade(engine, settings.job_table)
+    except sa.exc.SQLAlchemyError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        orig = getattr(exc, "orig", None)
+        reason = (
+            str(orig).strip().splitlines()[0]
+            if orig is not None and str(orig).strip()
+            else type(exc).__name__
+        )
+        raise ExhaustError(f"the job store {where} cannot be reached ({reason})") from None
     typer.echo("job store upgraded" if ran else "job store already up to date", err=True)
 
 

@@ -8,6 +8,7 @@ zone, so the same request on the same day is the same row.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import hashlib
 import json
@@ -26,11 +27,15 @@ from sqlalchemy.engine import Engine
 from exhaust.errors import BadInput
 from exhaust.jobs.datasets import DATASETS, check_request
 from exhaust.jobs.db import READ_ONLY, UTCDateTime, is_postgres, utcnow
+from exhaust.jobs.text import check_tag, check_value
 
 SUBMITTED, PROCESSING, SUCCESS, FAILED = "SUBMITTED", "PROCESSING", "SUCCESS", "FAILED"
 NOTIFY_CHANNEL = "exhaust_jobs"
 SYSTEM_CHANNEL = "System"  # Sunbird's requester channel for "no particular channel"
 MAX_ERROR = 300
+#: Days a search by `requestedDate` can match: outside them no job exists, and the day's bounds in UTC
+#: would overflow `datetime` at year 1 and 9999.
+MIN_DATE, MAX_DATE = date(1900, 1, 1), date(9000, 12, 31)
 UrlList = sa.JSON(none_as_null=True).with_variant(postgresql.ARRAY(sa.Text()), "postgresql")
 
 
@@ -138,7 +143,7 @@ class Job:
         return self.tag[: -len(suffix)] if self.tag.endswith(suffix) else self.tag
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Job:
+    def from_row(cls, row: Mapping[Any, Any]) -> Job:
         data = row["request_data"]
         if isinstance(data, str):
             data = json.loads(data) if data else {}
@@ -300,9 +305,15 @@ class JobStore:
         error, links and finished batches cleared and the new request data and key. Any other status is
         returned unchanged (a new request data or key is ignored, as in Sunbird).
         """
+        check_value("datasetConfig", request_data)
         check_request(dataset, request_data, encryption_key)
         if not tag or not channel:
             raise BadInput("the request needs a tag and a channel")
+        check_tag(tag)
+        check_value("channel", channel)
+        check_value("requestedBy", requested_by)
+        if encryption_key is not None:
+            check_value("encryptionKey", encryption_key)
         full_tag = f"{tag}:{channel}"
         if len(full_tag) > 100 or len(channel) > 50 or len(requested_by) > 50:
             raise BadInput(
@@ -399,7 +410,7 @@ class JobStore:
         status: str | None = None,
         requested_date: date | None = None,
         limit: int = 10,
-    ) -> tuple[int, list[Job]]:
+    ) -> tuple[int, builtins.list[Job]]:
         """Sunbird's request search: (total count, newest jobs) matching every given filter."""
         conditions = []
         if dataset is not None:
@@ -409,6 +420,8 @@ class JobStore:
         if status is not None:
             conditions.append(self.t.c.status == status)
         if requested_date is not None:
+            if not MIN_DATE <= requested_date <= MAX_DATE:
+                return 0, []  # no job was submitted on such a day (and the bounds would overflow)
             start = datetime.combine(requested_date, datetime.min.time(), ZoneInfo(self.timezone))
             conditions.append(self.t.c.dt_job_submitted >= start)
             conditions.append(self.t.c.dt_job_submitted < start + timedelta(days=1))
@@ -530,12 +543,19 @@ class JobStore:
                     lease_owner=None,
                     lease_expires_at=None,
                     phase="failed",
+                    encryption_key=None,
                 )
             ).rowcount
 
     # ---- writes by the lease holder --------------------------------------------------------
     def _owned(self, job: Job, owner: str) -> sa.ColumnElement:
-        return sa.and_(self._key(job), self.t.c.lease_owner == owner, self.t.c.status == PROCESSING)
+        """The job is still `owner`'s: its lease holder, PROCESSING, and the lease not yet run out."""
+        return sa.and_(
+            self._key(job),
+            self.t.c.lease_owner == owner,
+            self.t.c.status == PROCESSING,
+            self.t.c.lease_expires_at > self._now(),
+        )
 
     def _update_owned(self, job: Job, owner: str, **values: Any) -> bool:
         """Apply `values` only while `owner` holds the job's lease; False when the lease was lost."""
@@ -575,10 +595,15 @@ class JobStore:
         execution_ms: int,
         message: str = "",
     ) -> bool:
-        """End the job as SUCCESS or FAILED (links of finished batches are kept either way)."""
+        """End the job as SUCCESS or FAILED (links of finished batches are kept either way).
+
+        The zip password (`encryption_key`) is cleared: the final state needs it no more, and a
+        resubmission brings it again.
+        """
         now = self._now()
         values: dict[str, Any] = {
             "status": status,
+            "encryption_key": None,
             "processed_batches": json.dumps(list(processed)),
             "download_urls": [b["filePath"] for b in processed],
             "dt_job_completed": now,

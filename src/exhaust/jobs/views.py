@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from exhaust.jobs.store import FAILED, SUCCESS, Job
+from exhaust.jobs.text import repaired_value
 from exhaust.outputs.signing import UrlSigner
 
 
@@ -23,24 +24,36 @@ def job_response(job: Job, signer: UrlSigner, now: float | None = None) -> dict[
     now = time.time() if now is None else now
     finished = job.status in (SUCCESS, FAILED)
     urls = [signer.sign(url, now).url for url in job.download_urls] if finished else []
-    return {
-        "requestId": job.request_id,
-        "tag": job.tag,
-        "dataset": job.job_id,
-        "requestedBy": job.requested_by,
-        "requestedChannel": job.requested_channel,
-        "status": job.status,
-        "lastUpdated": epoch_ms(job.dt_job_completed or job.dt_job_submitted),
-        "datasetConfig": job.request_data,
-        "attempts": job.iteration,
-        "jobStats": {
-            "dtJobSubmitted": epoch_ms(job.dt_job_submitted),
-            "dtJobCompleted": epoch_ms(job.dt_job_completed) if finished else None,
-            "executionTime": job.execution_time if finished else None,
-        },
-        "downloadUrls": urls,
-        "expiresAt": signer.expires_at(now) * 1000,
-        "statusMessage": job.err_message or "",
-        "progress": 100 if job.status == SUCCESS else (job.progress or 0),
-        "phase": job.phase or ("queued" if job.status == "SUBMITTED" else ""),
-    }
+    # A row stored before text was checked may hold lone surrogates: shown as U+FFFD, never a crash.
+    return repaired_value(
+        {
+            "requestId": job.request_id,
+            "tag": job.tag,
+            "dataset": job.job_id,
+            "requestedBy": job.requested_by,
+            "requestedChannel": job.requested_channel,
+            "status": job.status,
+            "lastUpdated": epoch_ms(job.dt_job_completed or job.dt_job_submitted),
+            "datasetConfig": job.request_data,
+            "attempts": job.iteration,
+            "jobStats": {
+                "dtJobSubmitted": epoch_ms(job.dt_job_submitted),
+                "dtJobCompleted": epoch_ms(job.dt_job_completed) if finished else None,
+                "executionTime": job.execution_time if finished else None,
+            },
+            "downloadUrls": urls,
+            "expiresAt": signer.expires_at(now) * 1000,
+            "statusMessage": job.err_message or "",
+            "progress": 100 if job.status == SUCCESS else (job.progress or 0),
+            "phase": job.phase or ("queued" if job.status == "SUBMITTED" else ""),
+        }
+    )
+
+
+#: The API path of a job's n-th file (1-based): it checks the caller and redirects to a fresh signed URL.
+FILE_PATH = "/files/{request_id}/{index}"
+
+
+def stable_file_url(base_url: str, request_id: str, index: int) -> str:
+    """The link that never expires (mails carry it): the API signs a fresh download on each visit."""
+    return base_url.rstrip("/") + FILE_PATH.format(request_id=request_id, index=index)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
 from exhaust.jobs.store import Job, JobStore
+from exhaust.jobs.views import stable_file_url
 from exhaust.notify.mail import Attachment, JobOutcome, Link, compose, send
 from exhaust.notify.recipients import recipient_for
 from exhaust.outputs.signing import UrlSigner, object_key
@@ -23,7 +23,11 @@ def outcome_of(job: Job) -> JobOutcome:
     batches = [data["batchId"]] if data.get("batchId") else list(data.get("batchFilter") or [])
     if not batches:
         batches = [b.get("batchId") for b in job.processed_batches if b.get("batchId")]
-    return JobOutcome(job.request_id, job.job_id, batches, job.status, job.err_message)
+    protected = any(entry.get("passwordProtected") for entry in job.processed_batches)
+    return JobOutcome(
+        job.request_id, job.job_id, batches, job.status, job.err_message, protected=protected,
+        tag=job.client_tag,
+    )  # fmt: skip
 
 
 class JobMailer:
@@ -47,16 +51,20 @@ class JobMailer:
         links, attachments = [], []
         if job.status == "SUCCESS":
             budget = self.settings.mail_attach_max_bytes
-            for stored in job.download_urls:
-                signed = self.signer.sign(stored)
-                links.append(Link(signed.url, datetime.fromtimestamp(signed.expires_at, UTC)))
+            base = self.settings.download_base_url
+            if not base:
+                log.warning("job %s: EXHAUST_DOWNLOAD_BASE_URL is unset, so the mail carries no link",
+                            job.request_id)  # fmt: skip
+            for index, stored in enumerate(job.download_urls, start=1):
+                if base:
+                    links.append(Link(stable_file_url(base, job.request_id, index)))
                 key = object_key(stored)
                 size = self.storage.size(key)
                 if size <= budget:
                     attachments.append(Attachment(PurePosixPath(key).name, self.storage.read_bytes(key)))
                     budget -= size
         message = compose(outcome_of(job), recipient, self.settings, links, attachments)
-        if send(message, self.settings):
+        if send(message, self.settings, job=job.request_id):
             log.info("job %s: requester mailed", job.request_id)
 
 

@@ -1,7 +1,10 @@
 """Compose and send the mail a requester gets when a job ends.
 
-A finished job's mail names the report and batch and carries a signed link with its expiry, and the file
-itself when it is small; a failed job's mail gives the reason in plain words. Delivery is retried with
+A finished job's mail names the report and batch and carries a stable link per file, and the file itself
+when it is small; a failed job's mail gives the reason in plain words. The stable link does not expire: it
+leads to the API's `/files/...` endpoint, which checks the caller's token and hands out a freshly signed
+download each time, so a mentor who reads the mail days later still gets the file. A protected file's
+mail says it needs the password chosen at request time (never the password itself). Delivery is retried with
 back-off and never fails the job: a mail that cannot be sent is logged (without addresses) and dropped.
 """
 
@@ -14,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 
 from exhaust.reports import registry
 from exhaust.settings import Settings
@@ -29,7 +33,7 @@ class Link:
     """A signed download link and when it stops working."""
 
     url: str
-    expires_at: datetime
+    expires_at: datetime | None = None  # None: a stable link that signs a fresh URL on each visit
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class JobOutcome:
     batches: Sequence[str]
     status: str  # SUCCESS or FAILED
     error: str | None = None
+    protected: bool = False  # the file opens only with the password chosen at request time
+    tag: str = ""
 
 
 def compose(
@@ -62,17 +68,36 @@ def compose(
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = recipient
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    domain = settings.smtp_from.rpartition("@")[2] or "localhost"
+    message["Message-ID"] = make_msgid(idstring=outcome.request_id[:16] or None, domain=domain)
     if outcome.status == "SUCCESS":
         message["Subject"] = f"Your {title} for batch {batches} is ready"
         lines = [f"Your {title} for batch {batches} is ready (request {outcome.request_id}).", ""]
         for link in links:
-            lines += [f"Download: {link.url}", f"This link works until {_when(link.expires_at)}.", ""]
+            lines.append(f"Download: {link.url}")
+            if link.expires_at is None:
+                lines.append(
+                    "This link does not expire: it asks for your API token and starts a fresh download."
+                )
+            else:
+                lines.append(f"This link works until {_when(link.expires_at)}.")
+            lines.append("")
+        if not links:
+            lines += [
+                f"Read request {outcome.request_id}"
+                + (f" (tag {outcome.tag})" if outcome.tag else "")
+                + " through the API for a download link.",
+                "",
+            ]
         if attachments:
             lines.append("The file is attached as well.")
-        else:
+        elif links:
             lines.append("The file is too large to attach: please use the link.")
-        if outcome.dataset in registry.PERSONAL:
-            lines.append("The zip is protected with the password you chose when you asked for the report.")
+        if outcome.protected or outcome.dataset in registry.PERSONAL:
+            lines.append(
+                "The file is protected: open it with the password you chose when you asked for the report."
+            )
     else:
         message["Subject"] = f"Your {title} for batch {batches} could not be built"
         reason = outcome.error or "an unexpected error"
@@ -98,10 +123,13 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def send(message: EmailMessage, settings: Settings, *, sleep=time.sleep) -> bool:
-    """Deliver `message`, retrying with back-off; True when the server accepted it. Never raises."""
+def send(message: EmailMessage, settings: Settings, *, sleep=time.sleep, job: str = "") -> bool:
+    """Deliver `message`, retrying with back-off; True when the server accepted it. Never raises.
+
+    `job` (a request id) is named in the log lines, so an operator knows whose mail was lost."""
+    about = f"job {job}: " if job else ""
     if not settings.smtp_host:
-        log.info("mail not sent: no SMTP server configured")
+        log.info("%smail not sent: no SMTP server configured", about)
         return False
     for attempt in range(1, settings.mail_retries + 1):
         try:
@@ -114,8 +142,13 @@ def send(message: EmailMessage, settings: Settings, *, sleep=time.sleep) -> bool
             return True
         except (OSError, smtplib.SMTPException) as exc:
             log.warning(
-                "mail attempt %d of %d failed: %s", attempt, settings.mail_retries, type(exc).__name__
+                "%smail attempt %d of %d failed: %s",
+                about,
+                attempt,
+                settings.mail_retries,
+                type(exc).__name__,
             )
             if attempt < settings.mail_retries:
                 sleep(min(2 ** (attempt - 1), 30))
+    log.warning("%smail not delivered after %d attempts", about, settings.mail_retries)
     return False

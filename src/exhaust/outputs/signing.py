@@ -85,7 +85,8 @@ def verify_download(
         when = int(expires)
     except (ValueError, ExhaustError):
         raise InvalidDownloadLink() from None
-    if not hmac.compare_digest(signature(key, when, secret), str(signature_hex)):
+    given = str(signature_hex).encode("utf-8", "surrogatepass")  # any text: compared as bytes
+    if not hmac.compare_digest(signature(key, when, secret).encode("ascii"), given):
         raise InvalidDownloadLink()
     if (time.time() if now is None else now) >= when:
         raise ExpiredDownloadLink()

@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import fsspec
 
-from exhaust.errors import BadInput
+from exhaust.errors import BadInput, SettingError, StorageUnavailable
 from exhaust.extras import require
 
 INCOMING = ".incoming"
@@ -42,7 +42,13 @@ class Storage:
         protocol = url.split("://", 1)[0] if "://" in url else "file"
         if protocol in ("s3", "s3a"):
             require("s3", "S3 storage")
-        self.fs: fsspec.AbstractFileSystem = fsspec.filesystem(protocol, **(options or {}))
+        try:
+            self.fs: fsspec.AbstractFileSystem = fsspec.filesystem(protocol, **(options or {}))
+        except (ValueError, TypeError, ImportError) as exc:
+            raise SettingError(
+                f"setting EXHAUST_STORAGE_URL / EXHAUST_STORAGE_OPTIONS is invalid: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else 'unusable'}"
+            ) from None
         root = url.split("://", 1)[1] if "://" in url else url
         if self.is_local:
             root = str(Path(root).expanduser().resolve())
@@ -63,9 +69,48 @@ class Storage:
         return Path(self.path(key)) if self.is_local else None
 
     def publish(self, local: Path, key: str) -> int:
-        """Copy the finished file `local` to `key` atomically; returns its size in bytes."""
+        """Copy the finished file `local` to `key` atomically; returns its size in bytes.
+
+        A store that cannot be written raises StorageUnavailable (transient: the job is retried and
+        `local` is kept for the retry).
+        """
         target = self.path(key)
         size = local.stat().st_size
+        try:
+            self._publish(local, key, target)
+        except (BadInput, StorageUnavailable):
+            raise
+        except Exception as exc:
+            raise StorageUnavailable(
+                f"publishing {key} to {self.url} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        return size
+
+    def check_writable(self) -> None:
+        """Write and remove a small probe object; StorageUnavailable when the store cannot take files.
+
+        Called before a build, so a read-only, full or unreachable store costs no build at all.
+        """
+        probe = f"{INCOMING}/probe-{uuid.uuid4().hex}"
+        try:
+            if self.is_local:
+                incoming = Path(self.root) / INCOMING
+                incoming.mkdir(parents=True, exist_ok=True)
+                path = Path(self.root) / probe
+                with open(path, "wb") as handle:
+                    handle.write(b"exhaust write probe\n")
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                path.unlink()
+            else:
+                self.fs.pipe_file(f"{self.root}/{probe}", b"exhaust write probe\n")
+                self.fs.rm_file(f"{self.root}/{probe}")
+        except Exception as exc:
+            raise StorageUnavailable(
+                f"report storage {self.url} is not writable: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _publish(self, local: Path, key: str, target: str) -> None:
         if self.is_local:
             incoming = Path(self.root) / INCOMING
             incoming.mkdir(parents=True, exist_ok=True)
@@ -78,7 +123,6 @@ class Storage:
                 temp.unlink(missing_ok=True)
         else:
             self.fs.put_file(str(local), target)
-        return size
 
     def exists(self, key: str) -> bool:
         path = self.path(key)

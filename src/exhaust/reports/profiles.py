@@ -98,10 +98,10 @@ def load_profile(name: str | None, dataset: str, extra_dir: Path | None = None) 
             profile = parse_profile(path.read_text(encoding="utf-8"), path.name)
             profiles[profile.name] = profile
     wanted = name or dataset
-    profile = profiles.get(wanted)
-    if profile is None:
+    chosen = profiles.get(wanted)
+    if chosen is None:
         known = ", ".join(sorted(p for p, v in profiles.items() if v.dataset == dataset)) or "none"
         raise BadInput(f"unknown profile {wanted!r} for {dataset} (known: {known})")
-    if profile.dataset != dataset:
-        raise BadInput(f"profile {wanted!r} is for {profile.dataset}, not {dataset}")
-    return profile
+    if chosen.dataset != dataset:
+        raise BadInput(f"profile {wanted!r} is for {chosen.dataset}, not {dataset}")
+    return chosen

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -153,12 +153,14 @@ def _parse_hierarchy(text: str | None, collection_id: str) -> dict | None:
         parsed = json.loads(text)
     except json.JSONDecodeError:
         raise SourceDataError(f"content hierarchy of {collection_id} is not valid JSON") from None
+    except RecursionError:
+        raise SourceDataError(f"content hierarchy of {collection_id} is nested too deeply to read") from None
     if not isinstance(parsed, dict):
         raise SourceDataError(f"content hierarchy of {collection_id} is not a JSON object")
     return parsed
 
 
-def _as_values(value: object) -> set[str]:
+def _as_values(value: object) -> set[Any]:
     """A search filter value (one value or a list of them) as the set of accepted texts."""
     if isinstance(value, list | tuple | set | frozenset):
         return {_text_of(v) for v in value}

@@ -152,11 +152,11 @@ def plan(table: str, keyspace: str, filters: Filters, splits: int = 64) -> Query
         return Query(f"SELECT * FROM {target} WHERE {where}", list(itertools.product(*values)))
     token = "token({})".format(", ".join(f'"{name}"' for name in partition))
     names = sorted(filters)
-    where = [f"{token} > ?", f"{token} <= ?"] + [f'"{name}" = ?' for name in names]
+    conditions = [f"{token} > ?", f"{token} <= ?"] + [f'"{name}" = ?' for name in names]
     suffix = " ALLOW FILTERING" if names else ""
     combos = list(itertools.product(*(sorted(set(map(str, filters[name]))) for name in names)))
     params = [(start, end, *combo) for combo in combos for start, end in token_ranges(splits)]
-    return Query(f"SELECT * FROM {target} WHERE {' AND '.join(where)}{suffix}", params)
+    return Query(f"SELECT * FROM {target} WHERE {' AND '.join(conditions)}{suffix}", params)
 
 
 # -- the adapter -------------------------------------------------------------------------------------

@@ -60,7 +60,10 @@ def parse_timestamp(value: object) -> datetime | None:
 def _json(value: object) -> object:
     if isinstance(value, str):
         text = value.strip()
-        return None if not text else json.loads(text)
+        try:
+            return None if not text else json.loads(text)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply to read") from None
     return value
 
 
@@ -129,7 +132,7 @@ def _float(value: object) -> float | None:
         return None
     if isinstance(value, bool):
         raise ValueError("not a number")
-    return float(value)
+    return float(value)  # type: ignore[arg-type]  # anything else float() refuses is a ValueError
 
 
 def _bool(value: object) -> bool | None:

@@ -131,6 +131,8 @@ class ContentApi:
                 )
             try:
                 body = response.json()
+            except RecursionError:
+                raise SourceDataError(f"content service answer to {shown} is nested too deeply") from None
             except ValueError:
                 raise SourceDataError(f"content service answer to {shown} is not JSON") from None
             if not isinstance(body, dict):

@@ -112,7 +112,7 @@ def _tokens(text: str, origin: str) -> Iterator[_Token]:
         elif kind == "qid":
             yield _Token("qid", value[1:-1].replace('""', '"'), line)
         else:
-            yield _Token(kind, value, line)
+            yield _Token(kind or "", value, line)
 
 
 def _is_unterminated(text: str, pos: int) -> bool:

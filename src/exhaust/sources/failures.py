@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from exhaust.errors import ExhaustError
+from exhaust.errors import TransientError
 
 
-class SourceUnavailable(ExhaustError):
-    """A remote source could not be reached or did not answer in time."""
+class SourceUnavailable(TransientError):
+    """A remote source could not be reached or did not answer in time (transient: retried)."""
+
+    reason = "the platform data could not be read"
 
 
 def redact_url(url: str) -> str:

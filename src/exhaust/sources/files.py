@@ -140,6 +140,10 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict]]:
                 raise SourceDataError(
                     f"{path.name}, line {line_no}, character {exc.colno}: not valid JSON ({exc.msg})"
                 ) from None
+            except RecursionError:
+                raise SourceDataError(
+                    f"{path.name}, line {line_no}: JSON nested too deeply to read"
+                ) from None
             if not isinstance(row, dict):
                 raise SourceDataError(f"{path.name}, line {line_no}: expected a JSON object per line")
             yield line_no, row

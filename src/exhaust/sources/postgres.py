@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 import pyarrow as pa
@@ -32,7 +33,7 @@ TIME_TYPES = {"timestamp with time zone", "timestamp without time zone", "date"}
 
 def connect(url: str, lock_timeout: float = LOCK_TIMEOUT) -> psycopg.Connection:
     """A connection in UTC that gives up instead of hanging: on connecting, on a lock, on a runaway query."""
-    options = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT}
+    options: dict[str, Any] = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT}
     try:
         conn = psycopg.connect(url, autocommit=True, **options)
     except psycopg.Error as exc:
@@ -141,7 +142,7 @@ class PostgresTables:
                 names = None
                 start = 0
                 while rows := cursor.fetchmany(self.fetch_size):
-                    names = names or [d.name for d in cursor.description]
+                    names = names or [d.name for d in cursor.description or ()]
                     raw = pa.table({name: pa.array([row[i] for row in rows]) for i, name in enumerate(names)})
                     chunks.append(conform(raw, table, f"{origin} (result rows from {start + 1})"))
                     start += len(rows)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import psycopg
 import pyarrow as pa
@@ -113,7 +114,7 @@ def first_rows(table: pa.Table, spec: TableSpec) -> tuple[pa.Table, int]:
     return kept, table.num_rows - kept.num_rows
 
 
-def _jsonable(value: object, arrow_type: pa.DataType) -> object:
+def _jsonable(value: Any, arrow_type: pa.DataType) -> object:
     """An Arrow Python value as plain JSON data (maps as objects, timestamps as ISO text)."""
     if value is None:
         return None
@@ -196,4 +197,5 @@ def _has_rows(conn: psycopg.Connection, schema: str, name: str) -> bool:
     query = sql.SQL("SELECT EXISTS (SELECT 1 FROM {}.{})").format(
         sql.Identifier(schema), sql.Identifier(name)
     )
-    return bool(conn.execute(query).fetchone()[0])
+    found = conn.execute(query).fetchone()
+    return bool(found and found[0])

@@ -81,7 +81,7 @@ class RedisUsers:
                 if values:
                     found.append(user_id)
                     hashes.append(values)
-        columns = {"userid": found}
+        columns: dict[str, list[str | None]] = {"userid": list(found)}
         for field in USER_FIELDS[1:]:
             columns[field] = [cache_value(field, values.get(field)) for values in hashes]
         return pa.table(columns, schema=TABLES["users"].schema)
@@ -112,7 +112,7 @@ class RedisOptionalNodes:
     def optional_nodes(self, course_id: str) -> set[str]:
         key = f"{course_id}:{course_id}:{OPTIONAL_NODES_SUFFIX}"
         try:
-            return set(self._redis.smembers(key))
+            return {str(member) for member in self._redis.smembers(key)}  # type: ignore[union-attr]
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise _unavailable("Redis relation cache", self.url, exc) from None
         except redis.ResponseError as exc:

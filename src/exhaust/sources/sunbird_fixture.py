@@ -132,7 +132,7 @@ def search_result_items(response: Mapping[str, object]) -> list[dict]:
     items: list[dict] = []
     for key, value in result.items():
         if key != "count" and isinstance(value, list):
-            items.extend(item for item in value if isinstance(item, Mapping))
+            items.extend(dict(item) for item in value if isinstance(item, Mapping))
     return items
 
 
