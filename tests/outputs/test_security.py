@@ -93,7 +93,16 @@ def test_levels_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unknown_level_is_a_clear_error() -> None:
-    settings = Settings(security_levels={"ch-1": {"*": "SECRET"}})
+    from exhaust.errors import SettingError
+    from exhaust.settings import load_settings
+
+    # Refused when the settings are read (issue 14: one line naming the variable) ...
+    with pytest.raises(
+        SettingError, match="EXHAUST_SECURITY_LEVELS is invalid: ch-1/\\*: unknown level 'SECRET'"
+    ):
+        load_settings(security_levels={"ch-1": {"*": "SECRET"}})
+    # ... and still when a level is looked up in settings made without validation.
+    settings = Settings.model_construct(security_levels={"ch-1": {"*": "SECRET"}})
     with pytest.raises(BadInput, match="unknown security level 'SECRET'"):
         level_for(settings, "ch-1", "progress-exhaust")
 

@@ -13,12 +13,12 @@ from exhaust.errors import ExhaustError, TransientError, is_transient
 
 UNEXPECTED = "an unexpected error occurred"
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"),;]+", re.IGNORECASE)
-_BUCKET = re.compile(r"\b(?:bucket|key|endpoint)\s+['\"]?[^\s'\"]+['\"]?", re.IGNORECASE)
+_BUCKET = re.compile(r"\bbucket\s+['\"]?[\w.-]+['\"]?", re.IGNORECASE)
 _PATH = re.compile(r"(?<![\w.:/])(?:[A-Za-z]:)?(?:[/\\][^\s/\\'\"),;:]+){2,}[/\\]?")
 
 
 def scrub(text: str) -> str:
-    """`text` without URLs, bucket or key names and absolute paths (replaced by neutral words)."""
+    """`text` without URLs, bucket names and absolute paths (replaced by neutral words)."""
     text = _URL.sub("a service", text)
     text = _BUCKET.sub("storage", text)
     return _PATH.sub("a server file", text)
