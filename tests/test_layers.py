@@ -14,7 +14,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "exhaust"
 ORDER = ["sources", "engine", "reports", "outputs", "jobs", "emission", "tpd", "api", "notify", "dashboard"]
 #: The composition root: the app factory mounts the dashboard (and nothing else of it is imported below).
 MOUNTS = {"api/app.py": {"dashboard"}}
-SHARED = {"errors", "settings", "pii"}  # low-level modules anyone may use
+SHARED = {"errors", "settings", "pii", "console", "extras"}  # low-level modules anyone may use
 
 
 def imported_packages(path: Path) -> set[str]:

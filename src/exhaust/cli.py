@@ -1,88 +1,142 @@
-"""The one command line: `exhaust --help` lists everything it does."""
+"""The one command line: `exhaust --help` lists everything it does.
+
+Start-up stays light (`exhaust --help` prints at once): this module imports Typer, the error classes and
+the dataset registry only; every command imports what it needs (Ibis, DuckDB, SQLAlchemy, FastAPI, …)
+inside its body, and so do the command groups of the parts. `tests/test_cli_startup.py` keeps it so.
+
+Errors: commands raise `ExhaustError`s; `main()` turns them into one line and the exit status
+(`exhaust.console.run`): 0 ok, 1 failed, 2 not found or bad usage.
+
+Adding a command group: write a Typer app in your part's package (`<part>/cli.py`, heavy imports inside
+its commands) and add it with one `app.add_typer(...)` line in `_register_subcommands` below.
+`docs/cli.md` is generated from these commands (`python -m exhaust.reference`).
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import typer
-from rich.console import Console
 
+from exhaust import __version__
+from exhaust.console import LightGroup, lighten, run
 from exhaust.errors import BadInput, ExhaustError
-from exhaust.settings import get_settings
+from exhaust.reports import registry
+
+EXIT_STATUSES = (
+    "Exit status: 0 ok, 1 failed, 2 not found or bad usage (an unknown option, a bad setting), "
+    "3 a service was unreachable (try again later)."
+)
 
 app = typer.Typer(
     help="Course reports (exhausts) for Sunbird / DIKSHA data: build them, queue them, serve them.",
+    epilog=EXIT_STATUSES,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    cls=LightGroup,
 )
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+
+DatasetArg = Annotated[
+    str, typer.Argument(metavar="DATASET", help=f"The dataset: {registry.spoken()}.", show_default=False)
+]
 
 
-def fail(error: ExhaustError) -> typer.Exit:
-    """Print a user-safe one-line reason on stderr and exit with the error's status."""
-    err.print(str(error), markup=False, soft_wrap=True)
-    return typer.Exit(error.exit_code)
+def _version(shown: bool) -> None:
+    if shown:
+        typer.echo(f"exhaust {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Course reports (exhausts) for Sunbird / DIKSHA data: build them, queue them, serve them."""
 
 
 @app.command()
 def report(
-    dataset: str = typer.Argument(
-        ..., help="progress-exhaust, userinfo-exhaust, response-exhaust or course-mentor"
-    ),
-    batch: str = typer.Option(..., "--batch", help="Batch id"),
-    output: Path = typer.Option(..., "--output", "-o", help="CSV file to write"),
-    source: str | None = typer.Option(None, "--source", help="Data folder, files:DIR, or a source URL"),
-    profile: str | None = typer.Option(None, "--profile", help="Column profile (default: the dataset's own)"),
-    channel: str | None = typer.Option(None, "--channel", help="Requesting channel (consent is per channel)"),
-    engine: str | None = typer.Option(None, "--engine", help="duckdb (default) or spark"),
-    password: str | None = typer.Option(
-        None,
-        "--password",
-        help="Zip password; required for userinfo-exhaust and course-mentor (- reads stdin)",
-    ),
+    dataset: DatasetArg,
+    batch: Annotated[str, typer.Option("--batch", metavar="ID", help="Batch id.", show_default=False)],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="FILE", help="CSV file to write.", show_default=False)
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            metavar="SPEC",
+            help="Data folder, files:DIR, or a source URL (default: EXHAUST_SOURCE).",
+        ),
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", metavar="NAME", help="Column profile (default: the dataset's own)."),
+    ] = None,
+    channel: Annotated[
+        str | None,
+        typer.Option("--channel", metavar="ORG", help="Requesting channel (consent is per channel)."),
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", metavar="NAME", help="duckdb (default) or spark.")
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password",
+            metavar="TEXT",
+            help=f"Zip password; required for {registry.spoken(registry.PERSONAL)} (- reads it from stdin).",
+        ),
+    ] = None,
 ) -> None:
-    """Build one report for one batch and write it as CSV (or as a password-protected zip)."""
+    """Build one report for one batch and write it as CSV (or as a password-protected zip).
+
+    \b
+    Examples:
+      exhaust report progress-exhaust --source exhaust-data/demo --batch B1 --output progress.csv
+      exhaust report progress-exhaust --batch B1 -o p.csv --profile progress-exhaust-sunbird-lern
+      echo pa55 | exhaust report userinfo-exhaust --batch B1 --output userinfo.zip --password -
+    """
+    import tempfile
+
     from exhaust.reports.build import build_report
-    from exhaust.reports.datasets import PROTECTED_DATASETS
+    from exhaust.settings import get_settings
     from exhaust.sources.open import open_source
 
+    settings = get_settings()
     if password == "-":
         password = sys.stdin.readline().rstrip("\n")
-    try:
-        settings = get_settings()
-        if output.is_dir():
-            raise BadInput(f"--output {output} is a folder: give the path of the file to write")
-        if dataset in PROTECTED_DATASETS and not password:
-            raise BadInput(f"{dataset} holds personal data: give --password to get it as a protected zip")
-        if password and output.suffix != ".zip":
-            raise BadInput("with --password the output is a zip: name it FILE.zip")
-        if not password and output.suffix.lower() == ".zip":
-            raise BadInput(
-                f"{output.name} names a zip: give --password for a protected zip, or name it FILE.csv"
-            )
-        with _progress(f"Building {dataset} for {batch}"), tempfile.TemporaryDirectory() as work:
-            target = Path(work) / (output.stem + ".csv") if password else output
-            result = build_report(
-                open_source(source or settings.source_spec()),
-                dataset,
-                batch,
-                target,
-                requested_channel=channel,
-                profile=profile,
-                engine=engine,
-                settings=settings,
-            )
-            if password:
-                _protect(target, output, password, settings.zip_encryption)
-    except ExhaustError as error:
-        raise fail(error) from None
-    err.print(f"{result.rows} rows written to {output}", markup=False)
+    if output.is_dir():
+        raise BadInput(f"--output {output} is a folder: give the path of the file to write")
+    if dataset in registry.PERSONAL and not password:
+        raise BadInput(f"{dataset} holds personal data: give --password to get it as a protected zip")
+    if password and output.suffix != ".zip":
+        raise BadInput("with --password the output is a zip: name it FILE.zip")
+    if not password and output.suffix.lower() == ".zip":
+        raise BadInput(f"{output.name} names a zip: give --password for a protected zip, or name it FILE.csv")
+    with _progress(f"Building {dataset} for {batch}"), tempfile.TemporaryDirectory() as work:
+        target = Path(work) / (output.stem + ".csv") if password else output
+        result = build_report(
+            open_source(source or settings.source_spec()),
+            dataset,
+            batch,
+            target,
+            requested_channel=channel,
+            profile=profile,
+            engine=engine,
+            settings=settings,
+        )
+        if password:
+            _protect(target, output, password, settings.zip_encryption)
+    _err(f"{result.rows} rows written to {output}")
 
 
 def _protect(
@@ -99,64 +153,111 @@ def _protect(
         partial.unlink(missing_ok=True)
 
 
+LearnersOpt = Annotated[
+    int, typer.Option("--learners", "-n", metavar="N", min=1, help="Learners in the main batch.")
+]
+
+
 @app.command("demo-data")
 def demo_data(
-    learners: int = typer.Option(10_000, "--learners", "-n", min=1, help="Learners in the main batch"),
-    out_dir: Path = typer.Option(Path("exhaust-data/demo"), "--out", help="Folder to write the tables to"),
-    seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same data)"),
+    learners: LearnersOpt = 10_000,
+    out_dir: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Folder to write the tables to.")
+    ] = Path("exhaust-data/demo"),
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed (same seed, same data).")] = 7,
 ) -> None:
-    """Write a realistic synthetic data set (Parquet, one file per table)."""
+    """Write a realistic synthetic data set (Parquet, one file per table).
+
+    \b
+    Examples:
+      exhaust demo-data --learners 100000 --out /tmp/demo
+      exhaust demo-data -n 500 --out small --seed 3
+    """
     summary = _generate(out_dir, learners, seed)
-    out.print(
-        f"{learners} learners written to {summary.folder} (main batch {summary.main_batch_id})", markup=False
-    )
+    typer.echo(f"{learners} learners written to {summary.folder} (main batch {summary.main_batch_id})")
 
 
 @app.command()
 def demo(
-    learners: int = typer.Option(10_000, "--learners", "-n", min=1, help="Learners in the demo batch"),
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Where demo data and reports go"),
+    learners: LearnersOpt = 10_000,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", metavar="DIR", help="Where demo data and reports go (default: EXHAUST_DATA_DIR)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite existing demo data without asking.")
+    ] = False,
 ) -> None:
-    """Generate demo data, build the progress report of its main batch and print where the file is."""
+    """Generate demo data, build the progress report of its main batch and print where the file is.
+
+    Asks before overwriting demo data that is already there (give --force when not at a terminal).
+
+    \b
+    Examples:
+      exhaust demo
+      exhaust demo --learners 1000 --data-dir /tmp/exhaust --force
+    """
     from exhaust.reports.build import build_report
+    from exhaust.settings import get_settings
     from exhaust.sources.open import open_source
 
     settings = get_settings()
     base = data_dir or settings.data_dir
+    _confirm_overwrite(base / "demo", force)
     summary = _generate(base / "demo", learners, 7)
     output = base / "reports" / f"{summary.main_batch_id}_progress.csv"
-    try:
-        with _progress("Building the progress exhaust"):
-            result = build_report(
-                open_source(f"files:{summary.folder}"),
-                "progress-exhaust",
-                summary.main_batch_id,
-                output,
-                settings=settings,
-            )
-    except ExhaustError as error:
-        raise fail(error) from None
-    out.print(f"{result.rows} rows: {result.path.resolve()}", markup=False)
+    with _progress("Building the progress exhaust"):
+        result = build_report(
+            open_source(f"files:{summary.folder}"),
+            "progress-exhaust",
+            summary.main_batch_id,
+            output,
+            settings=settings,
+        )
+    typer.echo(f"{result.rows} rows: {result.path.resolve()}")
+
+
+def _confirm_overwrite(folder: Path, force: bool) -> None:
+    """Go on when `folder` is empty, `force` is given, or the person at the terminal says yes."""
+    if force or not folder.is_dir() or not any(folder.iterdir()):
+        return
+    question = f"{folder} already holds demo data: overwrite it?"
+    if not sys.stdin.isatty():
+        raise ExhaustError(f"{folder} already holds demo data: give --force to overwrite it")
+    if not typer.confirm(question, default=False, err=True):
+        raise ExhaustError("nothing written: the demo data was kept")
 
 
 @app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on"),
-    port: int = typer.Option(8000, "--port", help="Port to listen on"),
-    workers: int = typer.Option(1, "--workers", min=1, help="API processes"),
+    host: Annotated[
+        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="N", help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", metavar="N", min=1, help="API processes.")] = 1,
 ) -> None:
-    """Serve the dataset request API (Sunbird-compatible), signed downloads, health and metrics."""
+    """Serve the dataset request API (Sunbird-compatible), signed downloads, health and metrics.
+
+    \b
+    Examples:
+      exhaust serve
+      exhaust serve --host 0.0.0.0 --port 8000 --workers 4
+    """
     from exhaust.api.cli import serve as run_server
 
     run_server(host, port, workers)
 
 
 def _generate(out_dir: Path, learners: int, seed: int):
+    from rich.console import Console
     from rich.progress import Progress
 
     from exhaust.demo.generate import generate_demo
 
-    with Progress(console=err, transient=True, disable=not sys.stdout.isatty()) as bar:
+    disabled = not sys.stdout.isatty()
+    with Progress(console=Console(stderr=True), transient=True, disable=disabled) as bar:
         task = bar.add_task("Generating demo data", total=learners)
         return generate_demo(out_dir, learners, seed, progress=lambda done: bar.update(task, completed=done))
 
@@ -165,11 +266,19 @@ def _progress(label: str):
     """A spinner on the terminal while one long step runs (nothing when not a terminal)."""
     from contextlib import nullcontext
 
-    return err.status(label) if sys.stdout.isatty() else nullcontext()
+    if not sys.stdout.isatty():
+        return nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(label)
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
 
 
 def _register_subcommands() -> None:
-    """Commands that live beside the parts they drive."""
+    """Commands that live beside the parts they drive (each imports its heavy parts when it runs)."""
     from exhaust.api.cli import token_app
     from exhaust.jobs.cli import register as register_jobs
     from exhaust.sources.cli import source_app
@@ -183,23 +292,24 @@ def _register_subcommands() -> None:
     from exhaust.dashboard.cli import dashboard_app
 
     app.add_typer(dashboard_app, name="dashboard", help="Open the course dashboard (sign-in tokens).")
-    from exhaust.notify.job_mail import job_mailer
-
-    register_jobs(app, end_hook=job_mailer)
+    register_jobs(app, end_hook=_job_mailer)
     from exhaust.jobs.schedule_cli import schedule_app
     from exhaust.tpd.cli import tpd_app
 
     app.add_typer(schedule_app, name="schedule", help="Recurring requests, run by the workers.")
     app.add_typer(tpd_app, name="tpd", help="The cQube TPD feed: progress exhausts into course aggregates.")
+    lighten(app)  # keep last: every group's unused --help stays free of Pydantic
+
+
+def _job_mailer(*args, **kwargs):
+    """The workers' end-of-job hook: mail the requester (imported when a worker starts)."""
+    from exhaust.notify.job_mail import job_mailer
+
+    return job_mailer(*args, **kwargs)
 
 
 _register_subcommands()
 
 
-def main() -> None:
-    """The console entry point: any user-facing error that reached the top is one line, never a traceback."""
-    try:
-        app()
-    except ExhaustError as error:
-        err.print(str(error), markup=False, soft_wrap=True)
-        sys.exit(error.exit_code)
+def main() -> None:  # the console entry point
+    run(app)

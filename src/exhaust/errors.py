@@ -9,6 +9,9 @@ The taxonomy tells a caller whether to try again (`is_transient`):
   running again would not help, so a job fails at once with the message.
 - Any other exception is a fault of unknown kind (a bug, or a library error we do not classify):
   workers retry it too, a bounded number of times, and requesters see a plain sentence.
+
+The CLI turns any of these into its message on stderr and `exit_code` as the exit status (0 ok,
+1 failed, 2 not found or bad usage, 3 a service unreachable: try again), in one place (`exhaust.console.run`).
 """
 
 from __future__ import annotations
@@ -73,10 +76,22 @@ class MissingTable(SourceDataError):
     """A table every report needs is absent from the source."""
 
 
-class BatchNotFound(ExhaustError):
-    """The requested batch id does not exist in the source."""
+class NotFound(ExhaustError):
+    """The thing asked for (a batch, a request, a token) does not exist."""
 
     exit_code = 2
+
+
+class MissingExtra(ExhaustError):
+    """An optional part is used but its packages are not installed (the message names the extra)."""
+
+    def __init__(self, extra: str, needed_for: str) -> None:
+        super().__init__(f"{needed_for} needs the [{extra}] extra: pip install 'exhaust[{extra}]'")
+        self.extra = extra
+
+
+class BatchNotFound(NotFound):
+    """The requested batch id does not exist in the source."""
 
     def __init__(self, batch_id: str) -> None:
         super().__init__(f"batch {batch_id} not found")

@@ -6,13 +6,13 @@ import time
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
 from exhaust.api.auth import COURSE_MENTOR, ORG_ADMIN, SERVICE, Principal, may_act_on_batch
 from exhaust.api.batches import BatchFacts
 from tests.api.data import BA1, BA2, BB1, BN1, CH_A, CH_B, MENTOR_1, MENTOR_2
 from tests.api.live import LiveApi, headers, submit_body
 from tests.api.test_validation import assert_error
+from tests.cli_runner import invoke
 
 SUBMIT = "/dataset/v1/request/submit"
 SUBMIT_ID = "ekstep.analytics.dataset.request.submit"
@@ -315,8 +315,7 @@ def test_token_create_command(
     monkeypatch.setenv("EXHAUST_SIGNING_SECRET", "api-test-signing-secret")
     get_settings.cache_clear()
     try:
-        runner = CliRunner()
-        created = runner.invoke(
+        created = invoke(
             token_app, ["create", "--channel", CH_A, "--role", "COURSE_MENTOR", "--user", MENTOR_1]
         )
         assert created.exit_code == 0, created.output
@@ -324,7 +323,7 @@ def test_token_create_command(
         assert token.startswith("exh_") and len(token) > 40
         assert submit(client, token, CH_A, tag).json()["result"]["requestedBy"] == MENTOR_1
 
-        listed = runner.invoke(token_app, ["list"])
+        listed = invoke(token_app, ["list"])
         assert listed.exit_code == 0 and token.split("_")[1] in listed.stdout and token not in listed.stdout
 
         for bad, message in (
@@ -335,10 +334,10 @@ def test_token_create_command(
                 "a SERVICE token cannot also have user roles",
             ),
         ):
-            failed = runner.invoke(token_app, ["create", "--channel", CH_A, *bad])
+            failed = invoke(token_app, ["create", "--channel", CH_A, *bad])
             assert failed.exit_code == 1 and message in failed.stderr
 
-        revoked = runner.invoke(token_app, ["revoke", token.split("_")[1]])
+        revoked = invoke(token_app, ["revoke", token.split("_")[1]])
         assert revoked.exit_code == 0
         time.sleep(api.settings.api_token_cache_seconds + 0.2)
         assert submit(client, token, CH_A, tag).status_code == 401

@@ -46,7 +46,7 @@ class FakeDatasetApi:
         self.server.shutdown()
         self.server.server_close()
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[BaseHTTPRequestHandler]:  # noqa: C901 - one fake server, its routes inline
         api = self
 
         class Handler(BaseHTTPRequestHandler):

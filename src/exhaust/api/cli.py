@@ -6,20 +6,31 @@ cannot be shown again. Messages go to stderr.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from fastapi import FastAPI
 
-from exhaust.errors import ExhaustError
-from exhaust.settings import get_settings
+from exhaust.errors import NotFound
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from exhaust.settings import Settings
 
 token_app = typer.Typer(
     help="API bearer tokens: one per user (org admin, course mentor) or service consumer.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
+
+
+def get_settings() -> Settings:
+    """The process settings (pydantic is imported when a command runs, not for --help)."""
+    from exhaust.settings import get_settings as settings
+
+    return settings()
 
 
 def _tokens():
@@ -32,43 +43,65 @@ def _tokens():
     return tokens
 
 
-def _fail(error: ExhaustError) -> typer.Exit:
-    typer.echo(str(error), err=True)
-    return typer.Exit(error.exit_code)
-
-
 @token_app.command("create")
 def create_token(
-    channel: str = typer.Option(
-        ..., "--channel", help="The org id the token acts for (sent as X-Channel-ID)"
-    ),
-    role: list[str] = typer.Option(
-        ..., "--role", help="ORG_ADMIN, COURSE_MENTOR or SERVICE (repeat for several user roles)"
-    ),
-    user: str | None = typer.Option(
-        None, "--user", help="User id (required for ORG_ADMIN and COURSE_MENTOR)"
-    ),
-    expires_in: str | None = typer.Option(
-        None, "--expires-in", help="Lifetime such as 90d, 12h, 2w (default: until revoked)"
-    ),
+    channel: Annotated[
+        str,
+        typer.Option(
+            "--channel",
+            metavar="ORG",
+            help="The org id the token acts for (sent as X-Channel-ID).",
+            show_default=False,
+        ),
+    ],
+    role: Annotated[
+        list[str],
+        typer.Option(
+            "--role",
+            metavar="ROLE",
+            help="ORG_ADMIN, COURSE_MENTOR or SERVICE (repeat for several user roles).",
+            show_default=False,
+        ),
+    ],
+    user: Annotated[
+        str | None,
+        typer.Option("--user", metavar="ID", help="User id (required for ORG_ADMIN and COURSE_MENTOR)."),
+    ] = None,
+    expires_in: Annotated[
+        str | None,
+        typer.Option(
+            "--expires-in", metavar="LIFETIME", help="Lifetime such as 90d, 12h, 2w (default: until revoked)."
+        ),
+    ] = None,
 ) -> None:
-    """Create a token and print it (shown once; only its hash is stored)."""
+    """Create a token and print it (shown once; only its hash is stored).
+
+    \b
+    Examples:
+      exhaust token create --channel ORG_1 --role ORG_ADMIN --user U1
+      exhaust token create --channel ORG_1 --role SERVICE --expires-in 90d
+    """
     from exhaust.api.auth import parse_lifetime
 
-    try:
-        lifetime = parse_lifetime(expires_in) if expires_in is not None else None
-        token = _tokens().create(channel=channel, roles=role, user_id=user, expires_in=lifetime)
-    except ExhaustError as error:
-        raise _fail(error) from None
+    lifetime = parse_lifetime(expires_in) if expires_in is not None else None
+    token = _tokens().create(channel=channel, roles=role, user_id=user, expires_in=lifetime)
     typer.echo(token)
 
 
 @token_app.command("revoke")
-def revoke_token(token_id: str = typer.Argument(..., help="The id shown by `token list`")) -> None:
-    """Revoke a token at once."""
+def revoke_token(
+    token_id: Annotated[
+        str, typer.Argument(metavar="TOKEN_ID", help="The id shown by `token list`.", show_default=False)
+    ],
+) -> None:
+    """Revoke a token at once.
+
+    \b
+    Example:
+      exhaust token revoke 3f2a9c
+    """
     if not _tokens().revoke(token_id):
-        typer.echo(f"no active token with id {token_id}", err=True)
-        raise typer.Exit(1)
+        raise NotFound(f"no active token with id {token_id}")
     typer.echo(f"token {token_id} revoked", err=True)
 
 
@@ -78,7 +111,12 @@ TOKEN_LIST_HEADER = "id\tchannel\troles\tuser\tcreated\trevoked\texpires"
 @token_app.command("list")
 def list_tokens() -> None:
     """List tokens (a header row, then id, channel, roles, user, created, revoked, expires); never the
-    tokens themselves. `-` means not revoked / never expires."""
+    tokens themselves. `-` means not revoked / never expires.
+
+    \b
+    Example:
+      exhaust token list
+    """
     typer.echo(TOKEN_LIST_HEADER)
     for info in _tokens().list():
         revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "-"
@@ -123,8 +161,4 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     if workers > 1:
         uvicorn.run("exhaust.api.cli:app_factory", factory=True, workers=workers, **options)
         return
-    try:
-        app = app_factory()
-    except ExhaustError as error:
-        raise _fail(error) from None
-    uvicorn.run(app, **options)
+    uvicorn.run(app_factory(), **options)

@@ -20,7 +20,12 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from exhaust.reports import registry
+
 # ---- request bodies ------------------------------------------------------------------------------
+#: The dataset names, from the dataset registry: those holding personal data need an encryption key.
+PersonalDataset = Literal[tuple(n for n in registry.NAMES if n in registry.PERSONAL)]  # type: ignore[misc,valid-type]
+OtherDataset = Literal[tuple(n for n in registry.NAMES if n not in registry.PERSONAL)]  # type: ignore[misc,valid-type]
 #: What a batch id, a profile name and a tag may be (jobs/datasets.py and jobs/text.py check the same).
 BatchId = Annotated[
     str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,99}$", examples=["013307481768378368112"])
@@ -96,12 +101,12 @@ class _SubmitCommon(Strict):
 class PersonalDataRequest(_SubmitCommon):
     """User details: the file is a zip protected with `encryptionKey` (required)."""
 
-    dataset: Literal["userinfo-exhaust", "course-mentor"]
+    dataset: PersonalDataset  # type: ignore[valid-type]
     encryptionKey: Key = Field(description="Zip password (required for personal data).")
 
 
 class ReportRequest(_SubmitCommon):
-    dataset: Literal["progress-exhaust", "response-exhaust"]
+    dataset: OtherDataset  # type: ignore[valid-type]
     encryptionKey: Key | None = Field(None, description="Zip password (optional).")
 
 

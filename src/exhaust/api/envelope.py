@@ -7,6 +7,7 @@ status follows the response code as in Sunbird's BaseController.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -111,3 +112,18 @@ def api_id_for(path: str) -> str:
     if path.startswith("/download/"):
         return DOWNLOAD_ID
     return GENERIC_ID
+
+
+async def send_envelope(
+    send: Any, path: str, status: int, code: str, message: str, headers: list | None = None
+) -> None:
+    """Answer an ASGI exchange directly with Sunbird's envelope (the middleware layers' own answers)."""
+    payload = json.dumps(body(api_id_for(path), None, code=code, errmsg=message)).encode()
+    start_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        (b"connection", b"close"),
+        *(headers or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": start_headers})
+    await send({"type": "http.response.body", "body": payload})

@@ -63,7 +63,7 @@ class Parts:
     settings: Any
 
 
-def build_router(settings: Any) -> APIRouter:
+def build_router(settings: Any) -> APIRouter:  # noqa: C901 - the routes are closures over one context
     """The `/data` router over the settings' cQube database and areas (opened on first use)."""
     router = APIRouter(tags=["cQube emission"])
     lock = threading.Lock()

@@ -19,6 +19,7 @@ import ibis
 import pyarrow as pa
 
 from exhaust.errors import BadInput
+from exhaust.extras import require
 from exhaust.settings import Settings, get_settings
 from exhaust.sources.scan import BATCH_ROWS, ROW_COLUMN, ParquetScan, Scan, with_row_numbers
 
@@ -157,10 +158,9 @@ def spark_session(master: str | None = None):
     global _spark_session
     with _spark_lock:
         if _spark_session is None:
-            try:
-                from pyspark.sql import SparkSession
-            except ImportError:
-                raise BadInput("the spark engine needs pyspark: pip install 'exhaust[spark]'") from None
+            require("spark", "the spark engine")
+            from pyspark.sql import SparkSession
+
             from exhaust.engine import spark_compat
 
             spark_compat.apply()

@@ -12,18 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from exhaust.errors import BadInput
-from exhaust.reports.datasets import PROTECTED_DATASETS
+from exhaust.reports import registry
 
+# Views of the dataset registry (reports/registry.py) under the names the job layer uses.
 #: dataset (job_id) -> the report key used in file names (`<batchId>_<key>_<yyyyMMdd>.zip`).
-REPORT_KEYS: dict[str, str] = {
-    "progress-exhaust": "progress",
-    "userinfo-exhaust": "userinfo",
-    "response-exhaust": "response",
-    "course-mentor": "mentor",
-}
-DATASETS: tuple[str, ...] = tuple(REPORT_KEYS)
+REPORT_KEYS: dict[str, str] = {d.name: d.file_key for d in registry.DATASETS.values()}
+DATASETS: tuple[str, ...] = registry.NAMES
 #: Datasets whose file holds personal data: always delivered in a password-protected zip.
-KEY_REQUIRED: frozenset[str] = PROTECTED_DATASETS
+KEY_REQUIRED: frozenset[str] = registry.PERSONAL
 #: Sunbird's `data_exhaust.batch.limit.per.request`.
 MAX_BATCHES = 20
 #: Collection fields a searchFilter may match on (what every source knows of a collection).
@@ -99,8 +95,7 @@ def parse_search_filter(raw: Any) -> dict[str, tuple[str, ...]]:
 
 def check_request(dataset: str, request_data: Any, encryption_key: str | None) -> BatchSelector:
     """Everything a request must satisfy before it is queued (and again when a worker runs it)."""
-    if dataset not in REPORT_KEYS:
-        raise BadInput(f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")
+    registry.get(dataset)  # an unknown dataset is a one-line BadInput naming the known ones
     selector = parse_request_data(request_data)
     if dataset in KEY_REQUIRED and not encryption_key:
         raise BadInput(

@@ -12,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 
+from exhaust.extras import require
+
 READ_ONLY = "exhaust_read_only"  # execution option: this transaction only reads
 #: A pooled PostgreSQL connection idle this long is pinged before use; one in steady use is not.
 PING_AFTER_IDLE_SECONDS = 2.0
@@ -53,6 +55,8 @@ def database_url(settings: Any) -> str:
 def make_engine(url: str) -> Engine:
     """An engine tuned for the queue: SQLite in WAL mode with write-locking transactions."""
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        require("postgres", "a PostgreSQL job store")
     if parsed.get_backend_name() != "sqlite":
         engine = sa.create_engine(url, pool_size=10, max_overflow=20, hide_parameters=True)
         _ping_when_idle(engine)

@@ -8,7 +8,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from exhaust.errors import ExhaustError
-from exhaust.jobs import migrate
 from exhaust.jobs.db import database_url, make_engine
 from exhaust.jobs.store import JobStore
 from exhaust.outputs.signing import UrlSigner
@@ -26,6 +25,8 @@ def open_store(settings: Any, *, upgrade: bool = True) -> JobStore:
         if engine is None:
             engine = _engines[url] = make_engine(url)
     if upgrade:
+        from exhaust.jobs import migrate  # Alembic loads slowly: only when the schema is checked
+
         try:
             migrate.upgrade(engine, settings.job_table)
         except sa.exc.OperationalError as exc:

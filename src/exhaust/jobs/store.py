@@ -12,12 +12,10 @@ import builtins
 import copy
 import hashlib
 import json
-import threading
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -25,61 +23,33 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from exhaust.errors import BadInput
+from exhaust.jobs.coalescer import Coalescer
 from exhaust.jobs.datasets import DATASETS, check_request
 from exhaust.jobs.db import READ_ONLY, UTCDateTime, is_postgres, utcnow
+from exhaust.jobs.schema import (
+    FAILED,
+    MAX_DATE,
+    MAX_ERROR,
+    MIN_DATE,
+    NOTIFY_CHANNEL,
+    PROCESSING,
+    SUBMITTED,
+    SUCCESS,
+    SYSTEM_CHANNEL,
+    Job,
+    UrlList,
+    job_table,
+    parse_processed,
+    turn_table,
+)
 from exhaust.jobs.text import check_tag, check_value
 
-SUBMITTED, PROCESSING, SUCCESS, FAILED = "SUBMITTED", "PROCESSING", "SUCCESS", "FAILED"
-NOTIFY_CHANNEL = "exhaust_jobs"
-SYSTEM_CHANNEL = "System"  # Sunbird's requester channel for "no particular channel"
-MAX_ERROR = 300
-#: Days a search by `requestedDate` can match: outside them no job exists, and the day's bounds in UTC
-#: would overflow `datetime` at year 1 and 9999.
-MIN_DATE, MAX_DATE = date(1900, 1, 1), date(9000, 12, 31)
-UrlList = sa.JSON(none_as_null=True).with_variant(postgresql.ARRAY(sa.Text()), "postgresql")
-
-
-def job_table(name: str, metadata: sa.MetaData) -> sa.Table:
-    """The job table as the code sees it (the migrations create it, or adopt Sunbird's)."""
-    return sa.Table(
-        name,
-        metadata,
-        sa.Column("tag", sa.String(100), primary_key=True),
-        sa.Column("request_id", sa.String(50), primary_key=True),
-        sa.Column("job_id", sa.String(50)),
-        sa.Column("status", sa.String(50)),
-        sa.Column("request_data", sa.JSON(none_as_null=True)),
-        sa.Column("requested_by", sa.String(50)),
-        sa.Column("requested_channel", sa.String(50)),
-        sa.Column("dt_job_submitted", UTCDateTime()),
-        sa.Column("download_urls", UrlList),
-        sa.Column("dt_file_created", UTCDateTime()),
-        sa.Column("dt_job_completed", UTCDateTime()),
-        sa.Column("execution_time", sa.BigInteger()),
-        sa.Column("err_message", sa.String(MAX_ERROR)),
-        sa.Column("iteration", sa.Integer()),
-        sa.Column("encryption_key", sa.String(500)),
-        sa.Column("batch_number", sa.Integer()),
-        sa.Column("processed_batches", sa.Text()),
-        sa.Column("lease_owner", sa.String(200)),
-        sa.Column("lease_expires_at", UTCDateTime()),
-        sa.Column("next_attempt_at", UTCDateTime()),
-        sa.Column("dt_job_started", UTCDateTime()),
-        sa.Column("updated_at", UTCDateTime()),
-        sa.Column("progress", sa.Integer()),
-        sa.Column("phase", sa.String(200)),
-        sa.Column("attempts", sa.Integer()),  # claims so far; `iteration` is Sunbird's failed-run count
-    )
-
-
-def turn_table(name: str, metadata: sa.MetaData) -> sa.Table:
-    """When each channel was last served: claims go to the channel waiting longest (fairness)."""
-    return sa.Table(
-        f"{name}_channel_turn",
-        metadata,
-        sa.Column("channel", sa.String(100), primary_key=True),
-        sa.Column("last_claimed_at", UTCDateTime()),
-    )
+# The schema and the coalescer live in their own modules; their names stay importable from here.
+__all__ = [
+    "FAILED", "MAX_DATE", "MAX_ERROR", "MIN_DATE", "NOTIFY_CHANNEL", "PROCESSING", "SUBMITTED", "SUCCESS",
+    "SYSTEM_CHANNEL", "Coalescer", "Job", "JobStore", "UrlList", "abbreviate", "job_table",
+    "parse_processed", "request_id", "today", "turn_table",
+]  # fmt: skip
 
 
 def request_id(
@@ -105,140 +75,6 @@ def abbreviate(message: str, limit: int = MAX_ERROR) -> str:
     """One line of at most `limit` characters, ending in `...` when cut (as Sunbird does)."""
     text = " ".join(str(message).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-@dataclass
-class Job:
-    """One row of the job table."""
-
-    tag: str
-    request_id: str
-    job_id: str
-    status: str
-    request_data: dict
-    requested_by: str
-    requested_channel: str
-    dt_job_submitted: datetime | None
-    download_urls: list[str]
-    dt_job_completed: datetime | None
-    execution_time: int | None
-    err_message: str | None
-    iteration: int
-    encryption_key: str | None = field(repr=False)
-    processed_batches: list[dict]
-    lease_owner: str | None
-    lease_expires_at: datetime | None
-    next_attempt_at: datetime | None
-    dt_job_started: datetime | None
-    progress: int | None
-    phase: str | None
-    attempts: int = 0  # runs started (claims); `iteration` counts failed runs, as Sunbird does
-
-    @property
-    def dataset(self) -> str:
-        return self.job_id
-
-    @property
-    def client_tag(self) -> str:
-        """The tag as the client gave it (without the `:channel` suffix)."""
-        suffix = f":{self.requested_channel}"
-        return self.tag[: -len(suffix)] if self.tag.endswith(suffix) else self.tag
-
-    @classmethod
-    def from_row(cls, row: Mapping[Any, Any]) -> Job:
-        data = row["request_data"]
-        if isinstance(data, str):
-            data = json.loads(data) if data else {}
-        return cls(
-            tag=row["tag"],
-            request_id=row["request_id"],
-            job_id=row["job_id"],
-            status=row["status"],
-            request_data=data or {},
-            requested_by=row["requested_by"] or "",
-            requested_channel=row["requested_channel"] or "",
-            dt_job_submitted=row["dt_job_submitted"],
-            download_urls=list(row["download_urls"] or []),
-            dt_job_completed=row["dt_job_completed"],
-            execution_time=row["execution_time"],
-            err_message=row["err_message"],
-            iteration=row["iteration"] or 0,
-            encryption_key=row["encryption_key"],
-            processed_batches=parse_processed(row["processed_batches"]),
-            lease_owner=row["lease_owner"],
-            lease_expires_at=row["lease_expires_at"],
-            next_attempt_at=row["next_attempt_at"],
-            dt_job_started=row["dt_job_started"],
-            progress=row["progress"],
-            phase=row["phase"],
-            attempts=row.get("attempts") or 0,
-        )
-
-
-def parse_processed(value: Any) -> list[dict]:
-    """`processed_batches` as a list (the column is text on some Sunbird tables, json on others)."""
-    if value in (None, ""):
-        return []
-    parsed = json.loads(value) if isinstance(value, str) else value
-    return [item for item in parsed if isinstance(item, dict)] if isinstance(parsed, list) else []
-
-
-T = TypeVar("T")
-
-
-@dataclass
-class _Flight:
-    """One read that several callers wait for."""
-
-    done: threading.Event = field(default_factory=threading.Event)
-    result: Any = None
-    failed: bool = False
-
-
-class Coalescer:
-    """Identical reads at the same moment share one query, and none sees a state older than its call.
-
-    A burst of identical submits reads one row 200 times; here the callers that arrive while that row's
-    read is running all share the *next* read, which starts after they arrived (never the running one:
-    it may have read the row before a write the caller already saw committed). So a burst costs about
-    two queries per key at a time instead of one per caller, and every answer is as fresh as its own.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running: dict[Hashable, _Flight] = {}
-        self._waiting: dict[Hashable, _Flight] = {}
-
-    def run(self, key: Hashable, read: Callable[[], T]) -> tuple[T, bool]:
-        """`read()`'s result, and whether this call shared another caller's read."""
-        with self._lock:
-            before = self._running.get(key)
-            if before is None:
-                flight, lead = _Flight(), True
-                self._running[key] = flight
-            else:
-                flight = self._waiting.get(key) or _Flight()
-                lead = key not in self._waiting
-                self._waiting[key] = flight
-        if not lead:
-            flight.done.wait()
-            return (read(), False) if flight.failed else (flight.result, True)
-        if before is not None:
-            before.done.wait()  # `before` made this flight the running one as it ended
-        try:
-            flight.result = read()
-        except BaseException:
-            flight.failed = True  # each waiting caller reads for itself and sees its own error
-            raise
-        finally:
-            with self._lock:
-                following = self._waiting.pop(key, None)
-                if following is None:
-                    del self._running[key]
-                else:
-                    self._running[key] = following
-            flight.done.set()
-        return flight.result, False
 
 
 class JobStore:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 
-import psycopg
 from sqlalchemy.engine import Engine
 
 from exhaust.jobs.db import is_postgres
@@ -47,6 +46,8 @@ class Wakeup:
         self._event.set()
 
     def _listen(self, url: str) -> None:
+        import psycopg  # only PostgreSQL stores listen (the [postgres] extra)
+
         while not self._stop.is_set():
             try:
                 with psycopg.connect(url, autocommit=True) as conn:

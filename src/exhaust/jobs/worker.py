@@ -138,33 +138,7 @@ class Worker:
             log.warning("work folders not cleaned: %s", type(exc).__name__)
 
         def loop(index: int) -> None:
-            owner = f"{self.name}/{index}"
-            failing = 0  # claims failed in a row (job store unreachable)
-            while not stop.is_set():
-                try:
-                    job = self.run_one(owner)
-                except Exception as exc:  # database unreachable: back off and try again
-                    failing += 1
-                    self.errors += 1
-                    delay = min(self.settings.poll_seconds * 2**failing, MAX_IDLE_BACKOFF)
-                    if failing == 1:
-                        log.error("worker %s cannot reach the job store (%s); retrying with back-off",
-                                  owner, type(exc).__name__)  # fmt: skip
-                    else:
-                        log.debug("worker %s: job store still unreachable; next try in %.1f s", owner, delay)
-                    if once:
-                        return
-                    stop.wait(delay)
-                    continue
-                if failing:
-                    log.warning("worker %s reaches the job store again after %d failed tries", owner, failing)
-                    failing = 0
-                if job is not None:
-                    handled[index] += 1
-                    continue
-                if once:
-                    return
-                wakeup.wait(self.settings.poll_seconds)
+            handled[index] = self._serve(f"{self.name}/{index}", once=once, stop=stop, wakeup=wakeup)
 
         threads = [threading.Thread(target=loop, args=(i,), name=f"worker-{i}") for i in range(concurrency)]
 
@@ -183,6 +157,38 @@ class Worker:
             wakeup.close()
             stop.set()
         return sum(handled)
+
+    def _serve(self, owner: str, *, once: bool, stop: threading.Event, wakeup: Wakeup) -> int:
+        """One worker thread: claim and process jobs until `stop` (or, with `once`, until none is due);
+        an unreachable job store is retried with back-off. Returns the jobs handled."""
+        handled = 0
+        failing = 0  # claims failed in a row (job store unreachable)
+        while not stop.is_set():
+            try:
+                job = self.run_one(owner)
+            except Exception as exc:  # database unreachable: back off and try again
+                failing += 1
+                self.errors += 1
+                delay = min(self.settings.poll_seconds * 2**failing, MAX_IDLE_BACKOFF)
+                if failing == 1:
+                    log.error("worker %s cannot reach the job store (%s); retrying with back-off",
+                              owner, type(exc).__name__)  # fmt: skip
+                else:
+                    log.debug("worker %s: job store still unreachable; next try in %.1f s", owner, delay)
+                if once:
+                    return handled
+                stop.wait(delay)
+                continue
+            if failing:
+                log.warning("worker %s reaches the job store again after %d failed tries", owner, failing)
+                failing = 0
+            if job is not None:
+                handled += 1
+                continue
+            if once:
+                return handled
+            wakeup.wait(self.settings.poll_seconds)
+        return handled
 
     def run_one(self, owner: str | None = None) -> Job | None:
         """Claim and process one due job; returns it as it ended (None when nothing was due)."""

@@ -19,16 +19,13 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from exhaust.reports import registry
 from exhaust.settings import Settings
 
 log = logging.getLogger(__name__)
 
-TITLES = {
-    "progress-exhaust": "Progress exhaust",
-    "userinfo-exhaust": "User info exhaust",
-    "response-exhaust": "Response exhaust",
-    "course-mentor": "Course mentor report",
-}
+#: dataset -> how a mail names it (from the dataset registry).
+TITLES = {d.name: d.title for d in registry.DATASETS.values()}
 
 
 @dataclass(frozen=True)
@@ -97,7 +94,7 @@ def compose(
             lines.append("The file is attached as well.")
         elif links:
             lines.append("The file is too large to attach: please use the link.")
-        if outcome.protected or outcome.dataset in ("userinfo-exhaust", "course-mentor"):
+        if outcome.protected or outcome.dataset in registry.PERSONAL:
             lines.append(
                 "The file is protected: open it with the password you chose when you asked for the report."
             )

@@ -18,6 +18,7 @@ from typing import IO, Any
 import fsspec
 
 from exhaust.errors import BadInput, SettingError, StorageUnavailable
+from exhaust.extras import require
 
 INCOMING = ".incoming"
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:=+@,-]*$")
@@ -39,6 +40,8 @@ class Storage:
             raise BadInput("no storage URL configured")
         self.url = url
         protocol = url.split("://", 1)[0] if "://" in url else "file"
+        if protocol in ("s3", "s3a"):
+            require("s3", "S3 storage")
         try:
             self.fs: fsspec.AbstractFileSystem = fsspec.filesystem(protocol, **(options or {}))
         except (ValueError, TypeError, ImportError) as exc:

@@ -18,8 +18,9 @@ from exhaust.engine.inputs import load_batch
 from exhaust.engine.learners import learners
 from exhaust.errors import BadInput, EncryptedValues, EngineOutOfMemory
 from exhaust.pii import decrypt_array, looks_encrypted
+from exhaust.reports import registry
 from exhaust.reports.csv_writer import write_csv_parts
-from exhaust.reports.datasets import DATASETS, Fields, RequestContext
+from exhaust.reports.datasets import Fields, RequestContext
 from exhaust.reports.profiles import Column, Profile, ValueFormat, load_profile
 from exhaust.reports.refusals import NEEDS_HIERARCHY, check_collection
 from exhaust.reports.value_formats import format_column
@@ -129,8 +130,7 @@ def build_report(
 ) -> ReportResult:
     """Write `dataset` for `batch_id` as CSV to `output` (atomically) and say what was written."""
     settings = settings or get_settings()
-    if dataset not in DATASETS:
-        raise BadInput(f"unknown report {dataset!r} (known: {', '.join(sorted(DATASETS))})")
+    described = registry.get(dataset)
     chosen = load_profile(profile, dataset, settings.profiles_dir)
     rules = AssessmentRules(
         settings.assessment_content_types,
@@ -148,7 +148,7 @@ def build_report(
         data = load_batch(source, batch_id, backend, rules, tree=tree)
         clock.lap("load")
         lx = learners(backend, data)
-        fields = DATASETS[dataset](lx, source, context)
+        fields = described.field_builder()(lx, source, context)
         columns = expand_columns(chosen, fields)
         headers = tuple(column.header for column in columns)
         keys = {f"k{i}": fields.table[key] for i, key in enumerate(fields.order_by)}

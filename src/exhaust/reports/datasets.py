@@ -1,4 +1,7 @@
-"""Which engine fields each dataset offers to its profiles, and how its rows are ordered."""
+"""Which engine fields each dataset offers to its profiles, and how its rows are ordered.
+
+The builders are named by the dataset registry (`reports/registry.py`), which describes each dataset once.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +51,7 @@ class RequestContext:
 FieldBuilder = Callable[[Learners, Source, RequestContext], Fields]
 
 
-def _progress(lx: Learners, source: Source, context: RequestContext) -> Fields:
+def progress_builder(lx: Learners, source: Source, context: RequestContext) -> Fields:
     built = progress_fields(
         lx,
         source,
@@ -72,28 +75,18 @@ def _rebound(member: Dynamic, table: ir.Table) -> Dynamic:
     return Dynamic(member.id, fields)
 
 
-def _userinfo(lx: Learners, source: Source, context: RequestContext) -> Fields:
+def userinfo_builder(lx: Learners, source: Source, context: RequestContext) -> Fields:
     return Fields(userinfo_fields(lx, source, context.channel_for(lx)), encrypted=ENCRYPTED_FIELDS)
 
 
-def _responses(lx: Learners, source: Source, context: RequestContext) -> Fields:
+def response_builder(lx: Learners, source: Source, context: RequestContext) -> Fields:
     table = response_fields(lx, source, context.channel_for(lx))
     return Fields(table, order_by=("user_id", "content_id", "attempt_id", "position"))
 
 
-def _course_mentor(lx: Learners, source: Source, context: RequestContext) -> Fields:
+def course_mentor_builder(lx: Learners, source: Source, context: RequestContext) -> Fields:
     """Progress with contact details: email, mobile and external id only under consent (SPEC §3.4)."""
     progress = progress_fields(lx, source, nested=False, attempt_details=False).table
     table = with_consent(lx, progress, source, context.channel_for(lx))
     table = table.mutate(**under_consent(table, ("external_id", "email", "phone")), user_id=table.userid)
     return Fields(table, encrypted=ENCRYPTED_FIELDS)
-
-
-DATASETS: dict[str, FieldBuilder] = {
-    "progress-exhaust": _progress,
-    "userinfo-exhaust": _userinfo,
-    "response-exhaust": _responses,
-    "course-mentor": _course_mentor,
-}
-# Datasets that carry personal data: only ever delivered in a password-protected zip.
-PROTECTED_DATASETS = frozenset({"userinfo-exhaust", "course-mentor"})

@@ -14,7 +14,7 @@ leave the cluster. The driver pages every query (`fetch_size`).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -65,20 +65,27 @@ def plain(value: object) -> object:
     The driver gives `OrderedMapSerializedKey` for maps, `SortedSet` for sets, named tuples (or
     registered classes) for UDTs, `Decimal` for decimals, naive UTC `datetime`s and `UUID`s.
     """
-    if value is None or isinstance(value, str | bool | int | float):
+    if value is None or isinstance(value, str | bool | int | float | datetime | date):
         return value
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, datetime | date):
-        return value
-    if isinstance(value, UUID):
-        return str(value)
+    for kinds, convert in _SCALARS:
+        if isinstance(value, kinds):
+            return convert(value)
+    return _plain_composite(value)
+
+
+_SCALARS: tuple[tuple[type | tuple[type, ...], Callable[[Any], object]], ...] = (
+    (Decimal, float),
+    (UUID, str),
+    ((bytes, bytearray), lambda b: b.hex()),
+)
+
+
+def _plain_composite(value: Any) -> object:
+    """Maps, UDTs (named tuples or registered classes), driver dates and collections, else the text."""
     if isinstance(value, Mapping):
         return {plain(k): plain(v) for k, v in value.items()}
     if hasattr(value, "_asdict"):  # a UDT as a named tuple
         return {k: plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, bytes | bytearray):
-        return value.hex()
     if hasattr(value, "date") and callable(value.date) and type(value).__name__ == "Date":
         return value.date()  # cassandra.util.Date
     if isinstance(value, list | tuple | AbstractSet) or hasattr(value, "__iter__"):  # lists, SortedSet

@@ -161,54 +161,72 @@ def _pairs(value: object) -> Iterable[tuple[object, object]]:
 
 def _converter(arrow_type: pa.DataType):
     """A function converting one loosely typed value into a Python value of `arrow_type`."""
-    if pa.types.is_string(arrow_type):
-        return _text
     if pa.types.is_integer(arrow_type):
         return _int_converter(arrow_type)
-    if pa.types.is_floating(arrow_type):
-        return _float
-    if pa.types.is_boolean(arrow_type):
-        return _bool
-    if pa.types.is_timestamp(arrow_type):
-        return parse_timestamp
-    if pa.types.is_map(arrow_type):
-        key, item = _converter(arrow_type.key_type), _converter(arrow_type.item_type)
-
-        def to_map(value: object) -> list[tuple] | None:
-            value = _json(value)
-            if value is None:
-                return None
-            entries = [(key(k), item(v)) for k, v in _pairs(value)]
-            if any(k is None for k, _ in entries):
-                raise ValueError("a map key is empty")
-            return entries
-
-        return to_map
-    if pa.types.is_list(arrow_type):
-        element = _converter(arrow_type.value_type)
-
-        def to_list(value: object) -> list | None:
-            value = _json(value)
-            if value is None:
-                return None
-            if not isinstance(value, list | tuple):
-                raise ValueError("not a list")
-            return [element(v) for v in value]
-
-        return to_list
-    if pa.types.is_struct(arrow_type):
-        fields = [(f.name, _converter(f.type)) for f in arrow_type]
-
-        def to_struct(value: object) -> dict | None:
-            value = _json(value)
-            if value is None:
-                return None
-            if not isinstance(value, Mapping):
-                raise ValueError("not an object")
-            return {name: convert(value.get(name)) for name, convert in fields}
-
-        return to_struct
+    for is_kind, converter in _SCALAR_CONVERTERS:
+        if is_kind(arrow_type):
+            return converter
+    for is_kind, nested in _NESTED_CONVERTERS:
+        if is_kind(arrow_type):
+            return nested(arrow_type)
     raise TypeError(f"unsupported type {arrow_type}")
+
+
+def _map_converter(arrow_type: pa.MapType):
+    key, item = _converter(arrow_type.key_type), _converter(arrow_type.item_type)
+
+    def to_map(value: object) -> list[tuple] | None:
+        value = _json(value)
+        if value is None:
+            return None
+        entries = [(key(k), item(v)) for k, v in _pairs(value)]
+        if any(k is None for k, _ in entries):
+            raise ValueError("a map key is empty")
+        return entries
+
+    return to_map
+
+
+def _list_converter(arrow_type: pa.ListType):
+    element = _converter(arrow_type.value_type)
+
+    def to_list(value: object) -> list | None:
+        value = _json(value)
+        if value is None:
+            return None
+        if not isinstance(value, list | tuple):
+            raise ValueError("not a list")
+        return [element(v) for v in value]
+
+    return to_list
+
+
+def _struct_converter(arrow_type: pa.StructType):
+    fields = [(f.name, _converter(f.type)) for f in arrow_type]
+
+    def to_struct(value: object) -> dict | None:
+        value = _json(value)
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise ValueError("not an object")
+        return {name: convert(value.get(name)) for name, convert in fields}
+
+    return to_struct
+
+
+_SCALAR_CONVERTERS = (
+    (pa.types.is_string, _text),
+    (pa.types.is_floating, _float),
+    (pa.types.is_boolean, _bool),
+    (pa.types.is_timestamp, parse_timestamp),
+)
+# Nested types convert their members with `_converter` in turn.
+_NESTED_CONVERTERS = (
+    (pa.types.is_map, _map_converter),
+    (pa.types.is_list, _list_converter),
+    (pa.types.is_struct, _struct_converter),
+)
 
 
 def _hierarchy_text(value: object) -> str | None:

@@ -80,38 +80,28 @@ class ContentApi:
                 raise SourceDataError(
                     f"content search matched more than {self.max_results} items; narrow the search filters"
                 )
-            request: dict[str, object] = {"filters": dict(filters), "limit": self.page_size, "offset": offset}
-            if fields:
-                request["fields"] = list(fields)
-            result = _result(self._request("POST", SEARCH_PATH, json={"request": request}), "search")
-            page = [
-                item
-                for key, value in result.items()
-                if key != "count" and isinstance(value, list)
-                for item in value
-            ]
-            fresh = 0
-            for item in page:
-                if not isinstance(item, dict):
-                    raise SourceDataError("content service search returned an item that is not a JSON object")
-                identifier = item.get("identifier")
-                if identifier is not None and identifier in seen:
-                    continue
-                if identifier is not None:
-                    seen.add(identifier)
-                items.append(item)
-                fresh += 1
+            page, total = self._search_page(filters, fields, offset)
+            fresh = _keep_new(page, items, seen)
             offset += len(page)
-            count = result.get("count")
-            total = count if isinstance(count, int) else None
-            if (
-                not page
-                or len(page) < self.page_size
-                or fresh == 0
-                or (total is not None and offset >= total)
-            ):
-                break
-        return items
+            if len(page) < self.page_size or fresh == 0 or (total is not None and offset >= total):
+                return items
+
+    def _search_page(
+        self, filters: Mapping[str, object], fields: Sequence[str] | None, offset: int
+    ) -> tuple[list[object], int | None]:
+        """One page of search results (items from every list under `result`) and `result.count` if given."""
+        request: dict[str, object] = {"filters": dict(filters), "limit": self.page_size, "offset": offset}
+        if fields:
+            request["fields"] = list(fields)
+        result = _result(self._request("POST", SEARCH_PATH, json={"request": request}), "search")
+        page = [
+            item
+            for key, value in result.items()
+            if key != "count" and isinstance(value, list)
+            for item in value
+        ]
+        count = result.get("count")
+        return page, count if isinstance(count, int) else None
 
     def _request(
         self, method: str, path: str, *, json: object = None, missing_ok: bool = False
@@ -169,3 +159,19 @@ def _error_text(response: httpx.Response) -> str:
         return ""
     message = params.get("errmsg") if isinstance(params, dict) else None
     return f" ({str(message)[:120]})" if message else ""
+
+
+def _keep_new(page: list[object], items: list[dict], seen: set[str]) -> int:
+    """Append the items of `page` not seen before (by identifier) to `items`; how many were new."""
+    fresh = 0
+    for item in page:
+        if not isinstance(item, dict):
+            raise SourceDataError("content service search returned an item that is not a JSON object")
+        identifier = item.get("identifier")
+        if identifier is not None and identifier in seen:
+            continue
+        if identifier is not None:
+            seen.add(identifier)
+        items.append(item)
+        fresh += 1
+    return fresh

@@ -17,8 +17,9 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 from exhaust.errors import SourceDataError
 
@@ -39,6 +40,13 @@ _TOKEN = re.compile(
 )
 _UNTERMINATED = {"'": "string literal", "$": "$$ string literal", '"': "quoted identifier", "/": "comment"}
 _LITERAL_WORDS = {"true", "false", "null", "nan", "infinity"}
+_WORD_VALUES: dict[str, object] = {
+    "true": True,
+    "false": False,
+    "null": None,
+    "nan": float("nan"),
+    "infinity": float("inf"),
+}
 
 
 @dataclass(frozen=True)
@@ -259,47 +267,53 @@ class _InsertParser:
     # -- values --------------------------------------------------------------------------------------
     def value(self) -> object:
         token = self.take()
-        kind, text = token.kind, token.text
-        if kind == "string":
-            return text
-        if kind == "number":
-            return _number(text)
-        if kind == "uuid":
-            return text.lower()
-        if kind == "blob":
-            if len(text) % 2:
-                raise _Malformed("a blob needs an even number of hex digits", token)
-            return bytes.fromhex(text[2:])
-        if kind == "punct":
-            following = self.peek()
-            if text in "-+" and following is not None and following.kind in ("number", "id"):
-                signed = self.value()
-                if isinstance(signed, bool) or not isinstance(signed, int | float):
-                    raise _Malformed("a sign must precede a number", token)
-                return -signed if text == "-" else signed
-            if text == "{":
-                return self.braces()
-            if text == "[":
-                return self.sequence("]")
-            if text == "(":
-                return self.sequence(")")
-            if text in "?:":
-                raise _Malformed("bind markers are not supported in fixture files", token)
+        read = self._VALUE_READERS.get(token.kind)
+        if read is None:
             raise _Malformed("expected a value", token)
-        if kind == "id":
-            word = text.lower()
-            if self.is_punct("(") or (self.is_punct(".") and self.is_punct("(", 2)):
-                self.function_call()
-                return None
-            if word in ("true", "false"):
-                return word == "true"
-            if word == "null":
-                return None
-            if word == "nan":
-                return float("nan")
-            if word == "infinity":
-                return float("inf")
+        return read(self, token)
+
+    def _blob(self, token: _Token) -> bytes:
+        if len(token.text) % 2:
+            raise _Malformed("a blob needs an even number of hex digits", token)
+        return bytes.fromhex(token.text[2:])
+
+    def _punct_value(self, token: _Token) -> object:
+        """A signed number, a collection literal, or an error (bind markers, stray punctuation)."""
+        text = token.text
+        following = self.peek()
+        if text in "-+" and following is not None and following.kind in ("number", "id"):
+            return self._signed(token)
+        opened = {"{": self.braces, "[": lambda: self.sequence("]"), "(": lambda: self.sequence(")")}
+        if text in opened:
+            return opened[text]()
+        if text in "?:":
+            raise _Malformed("bind markers are not supported in fixture files", token)
         raise _Malformed("expected a value", token)
+
+    def _signed(self, sign: _Token) -> int | float:
+        signed = self.value()
+        if isinstance(signed, bool) or not isinstance(signed, int | float):
+            raise _Malformed("a sign must precede a number", sign)
+        return -signed if sign.text == "-" else signed
+
+    def _word_value(self, token: _Token) -> object:
+        """A function call (its value is None), or one of the literal words true, false, null, NaN, Infinity."""
+        if self.is_punct("(") or (self.is_punct(".") and self.is_punct("(", 2)):
+            self.function_call()
+            return None
+        word = token.text.lower()
+        if word not in _WORD_VALUES:
+            raise _Malformed("expected a value", token)
+        return _WORD_VALUES[word]
+
+    _VALUE_READERS: ClassVar[dict[str, Callable[[_InsertParser, _Token], object]]] = {
+        "string": lambda self, token: token.text,
+        "number": lambda self, token: _number(token.text),
+        "uuid": lambda self, token: token.text.lower(),
+        "blob": _blob,
+        "punct": _punct_value,
+        "id": _word_value,
+    }
 
     def function_call(self) -> None:
         """Skip `name(args)` or `ks.name(args)`; see the module docstring for why the value is None."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from exhaust.errors import BadInput
+from exhaust.extras import require
 from exhaust.settings import Settings, get_settings
 from exhaust.sources.assessment_archive import AssessmentArchive
 from exhaust.sources.base import Source, TableStore
@@ -19,8 +20,7 @@ from exhaust.sources.content_api import ContentApi
 from exhaust.sources.cql_folder import is_cql_folder, open_cql_folder
 from exhaust.sources.failures import redact_url
 from exhaust.sources.files import FileTables
-from exhaust.sources.postgres import PostgresTables, is_postgres_url, parse_postgres_spec
-from exhaust.sources.redis_users import RedisOptionalNodes, RedisUsers
+from exhaust.sources.postgres_url import is_postgres_url, parse_postgres_spec
 
 SPEC_HELP = "a folder, files:DIR, postgresql://…?schema=S or cassandra://host1,host2/"
 
@@ -35,8 +35,12 @@ def open_tables(spec: str, settings: Settings | None = None) -> TableStore:
         return open_cql_folder(folder).tables if is_cql_folder(folder) else FileTables(folder)
     if is_postgres_url(spec):
         url, schema = parse_postgres_spec(spec)
+        require("postgres", "a PostgreSQL source")
+        from exhaust.sources.postgres import PostgresTables
+
         return PostgresTables(url, schema)
     if spec.startswith("cassandra://"):
+        require("cassandra", "a Cassandra source")
         settings = settings or get_settings()
         return CassandraTables(parse_cassandra_spec(spec), settings.cassandra_keyspaces)
     raise BadInput(f"unsupported source {redact_url(spec)}: use {SPEC_HELP}")
@@ -57,14 +61,15 @@ def open_source(spec: str, settings: Settings | None = None) -> Source:
     tables = fixture.tables if fixture is not None else open_tables(spec, settings)
     if isinstance(tables, CassandraTables) and not settings.users_redis_url:
         raise BadInput("a Cassandra source needs the Redis user cache: set EXHAUST_USERS_REDIS_URL")
-    users = (
-        RedisUsers(settings.users_redis_url, chunk=settings.users_redis_chunk)
-        if settings.users_redis_url
-        else None
-    )
-    optional = (
-        RedisOptionalNodes(settings.optional_nodes_redis_url) if settings.optional_nodes_redis_url else None
-    )
+    users, optional = None, None
+    if settings.users_redis_url or settings.optional_nodes_redis_url:
+        require("redis", "the Redis caches (EXHAUST_USERS_REDIS_URL, EXHAUST_OPTIONAL_NODES_REDIS_URL)")
+        from exhaust.sources.redis_users import RedisOptionalNodes, RedisUsers
+
+        if settings.users_redis_url:
+            users = RedisUsers(settings.users_redis_url, chunk=settings.users_redis_chunk)
+        if settings.optional_nodes_redis_url:
+            optional = RedisOptionalNodes(settings.optional_nodes_redis_url)
     content = None
     if settings.content_api_url:
         content = ContentApi(

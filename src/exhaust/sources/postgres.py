@@ -12,43 +12,24 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 import pyarrow as pa
 from psycopg import sql
 
-from exhaust.errors import BadInput, MissingTable, SourceDataError
+from exhaust.errors import MissingTable, SourceDataError
 from exhaust.sources.base import Filters
 from exhaust.sources.coerce import ALIASES, conform
 from exhaust.sources.failures import SourceUnavailable, redact_url
+from exhaust.sources.postgres_url import SCHEMES, is_postgres_url, parse_postgres_spec  # noqa: F401 - re-exported
 from exhaust.sources.scan import batches_reader
 from exhaust.sources.schema import TABLES, TableSpec, empty_table
 
-SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 CONNECT_TIMEOUT = 10
 LOCK_TIMEOUT = 30.0  # seconds waiting for a lock (a table being reloaded) before the read fails
 STATEMENT_TIMEOUT = 1800  # seconds: far above any per-batch read, so only a runaway query hits it
 JSON_TYPES = {"json", "jsonb"}
 TIME_TYPES = {"timestamp with time zone", "timestamp without time zone", "date"}
-
-
-def is_postgres_url(spec: str) -> bool:
-    return spec.split("://", 1)[0].lower() in SCHEMES
-
-
-def parse_postgres_spec(spec: str) -> tuple[str, str]:
-    """(libpq connection URL, schema) from `postgresql://…?schema=S`; the schema defaults to `public`."""
-    parts = urlsplit(spec)
-    if parts.scheme.lower() not in SCHEMES:
-        raise BadInput(f"not a PostgreSQL URL: {redact_url(spec)}")
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    schemas = [value for key, value in query if key == "schema"]
-    rest = [(key, value) for key, value in query if key != "schema"]
-    schema = schemas[-1] if schemas else "public"
-    if not schema:
-        raise BadInput("the PostgreSQL source URL has an empty schema= parameter")
-    return urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(rest), "")), schema
 
 
 def connect(url: str, lock_timeout: float = LOCK_TIMEOUT) -> psycopg.Connection:
