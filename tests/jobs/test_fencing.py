@@ -96,6 +96,10 @@ def test_a_stalled_worker_alone_writes_nothing_when_it_wakes(pg_setup, pg_url, t
         stalled.wait(timeout=30)
     assert storage.list() == []
     row_after = store.get(job.request_id)
-    assert row_after.status == PROCESSING and row_after.progress == row_before.progress
-    assert row_after.lease_expires_at == row_before.lease_expires_at  # no renewal after it ran out
+    if row_after.attempts == row_before.attempts:  # not claimed again: the stale attempt wrote nothing
+        assert row_after.status == PROCESSING and row_after.progress == row_before.progress
+        assert row_after.lease_expires_at == row_before.lease_expires_at  # no renewal after it ran out
+    else:  # the woken process claimed the expired job afresh: a new attempt, not the stale one going on
+        assert row_after.attempts == row_before.attempts + 1
+        assert row_after.lease_expires_at != row_before.lease_expires_at
     assert row_after.download_urls == [] and row_after.processed_batches == []

@@ -16,6 +16,7 @@ store implements to offer scans; a store without it is scanned through `TableSto
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias, runtime_checkable
@@ -64,11 +65,16 @@ def table_reader(table: pa.Table, rows: int = BATCH_ROWS) -> pa.RecordBatchReade
 def batches_reader(
     schema: pa.Schema, parts: Iterable[pa.Table] | Callable[[], Iterator[pa.Table]]
 ) -> pa.RecordBatchReader:
-    """A reader over `parts` produced lazily (e.g. one per database fetch or Redis round trip)."""
-    produced = parts() if callable(parts) else parts
+    """A reader over `parts` produced lazily (e.g. one per database fetch or Redis round trip).
+
+    The first part is fetched here, before the engine reads: a store that is down raises its own error
+    (a transient SourceUnavailable, retried by the workers) instead of one wrapped by the engine.
+    """
+    produced = iter(parts() if callable(parts) else parts)
+    first = next(produced, None)
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for part in produced:
+        for part in itertools.chain([] if first is None else [first], produced):
             yield from part.cast(schema).to_batches()
 
     return pa.RecordBatchReader.from_batches(schema, batches())
