@@ -85,9 +85,10 @@ def emit(
     bad = [o for o in outcomes if o.status in (FAILED, SKIPPED)]
     sent = len(outcomes) - len(bad)
     verb = "checked" if dry_run else "sent"
-    err.print(f"{sent} of {len(outcomes)} files {verb}; {len(bad)} not; result log: {log}", markup=False)
-    if bad:
-        raise typer.Exit(1)
+    summary = f"{sent} of {len(outcomes)} files {verb}; {len(bad)} not; result log: {log}"
+    if bad:  # some files were not sent: the run failed (exit status 1), the summary says how many
+        raise ExhaustError(summary)
+    err.print(summary, markup=False)
 
 
 def _table(out, outcomes) -> None:
@@ -183,10 +184,10 @@ def ingest(once: bool = typer.Option(False, "--once", help="Ingest everything wa
     try:
         done, failed = run(get_settings(), once=once, on_result=report)
     except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+        raise typer.Exit() from None
+    if failed:  # a file could not be taken (it is retried later): the run failed (exit status 1)
+        raise ExhaustError(f"{done} file(s) ingested; {failed} could not be, retried later")
     err.print(f"{done} file(s) ingested", markup=False)
-    if failed:
-        raise typer.Exit(1)
 
 
 @emission_app.command("status")

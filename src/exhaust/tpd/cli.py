@@ -11,6 +11,8 @@ from typing import Any
 
 import typer
 
+from exhaust.errors import ExhaustError
+
 tpd_app = typer.Typer(
     help="The cQube TPD feed: one progress-exhaust request for the emitted batch ids, into diksha_tpd.",
     no_args_is_help=True,
@@ -53,7 +55,9 @@ def run(
         status = feed.run_status(feed.start(force=force))
     typer.echo(json.dumps(status, indent=2, ensure_ascii=False))
     if wait and (not status["aggregated"] or status["status"] == "FAILURE"):
-        raise typer.Exit(1)
+        raise ExhaustError(
+            f"run {status['runId']} ended {status['status']} without aggregating: see its JSON"
+        )
 
 
 @tpd_app.command("status")
