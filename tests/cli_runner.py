@@ -21,9 +21,12 @@ class Ran:
         return self.stdout + self.stderr
 
 
-def invoke(app: typer.Typer, args: list[str], input: str | None = None) -> Ran:
-    """`app` run with `args` (as `exhaust.console.run` does for the real CLI), its status and output."""
-    with CliRunner().isolation(input=input) as (stdout, stderr, _output):
+def invoke(
+    app: typer.Typer, args: list[str], input: str | None = None, env: dict[str, str] | None = None
+) -> Ran:
+    """`app` run with `args` (as `exhaust.console.run` does for the real CLI), its status and output;
+    `env` overrides environment variables meanwhile."""
+    with CliRunner(env=env).isolation(input=input) as (stdout, stderr, _output):
         try:
             run(app, args)
         except SystemExit as exit_:

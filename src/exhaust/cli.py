@@ -293,12 +293,20 @@ def _register_subcommands() -> None:
 
     app.add_typer(dashboard_app, name="dashboard", help="Open the course dashboard (sign-in tokens).")
     register_jobs(app, end_hook=_job_mailer)
+    from exhaust.jobs.kinds import add_kind_loader
+
+    add_kind_loader(_tpd_kind)
     from exhaust.jobs.schedule_cli import schedule_app
     from exhaust.tpd.cli import tpd_app
 
     app.add_typer(schedule_app, name="schedule", help="Recurring requests, run by the workers.")
     app.add_typer(tpd_app, name="tpd", help="The cQube TPD feed: progress exhausts into course aggregates.")
     lighten(app)  # keep last: every group's unused --help stays free of Pydantic
+
+
+def _tpd_kind() -> None:
+    """The `tpd` schedule kind: registered with the scheduler when the schedules or a worker need it."""
+    import exhaust.tpd.hooks  # noqa: F401
 
 
 def _job_mailer(*args, **kwargs):

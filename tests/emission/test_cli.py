@@ -7,13 +7,13 @@ import zipfile
 
 import jwt
 import pytest
-from typer.testing import CliRunner
 
 from exhaust.cli import app
 from exhaust.emission.tables import dispose_engines, open_cqube_engine
 from exhaust.emission.tokens import Credentials
 from exhaust.errors import EmissionUnauthorized
 from exhaust.settings import Settings, get_settings
+from tests.cli_runner import invoke as run_cli
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def env(tmp_path):
 
 def invoke(env, *args: str):
     get_settings.cache_clear()
-    return CliRunner(env=env).invoke(app, list(args))
+    return run_cli(app, list(args), env=env)
 
 
 def test_token_create_prints_the_token_alone_on_the_last_line_and_revoke_ends_it(env, tmp_path):

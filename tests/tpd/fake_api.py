@@ -46,86 +46,95 @@ class FakeDatasetApi:
         self.server.shutdown()
         self.server.server_close()
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:  # noqa: C901 - one fake server, its routes inline
-        api = self
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return type("Handler", (_Handler,), {"api": self})
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_args: Any) -> None:
-                pass
 
-            def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+class _Handler(BaseHTTPRequestHandler):
+    """The fake API's routes; `api` is set on a subclass per server (`FakeDatasetApi._handler`)."""
 
-            def _fault(self, kind: str) -> bool:
-                with api._lock:
-                    queue = api.scenario.fail_next.get(kind) or []
-                    status = queue.pop(0) if queue else None
-                if status is None:
-                    return False
-                self._send(status, {"params": {"status": "failed", "errmsg": "Service Unavailable"}})
-                return True
+    api: FakeDatasetApi
 
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                api.scenario.calls.append(("POST", self.path, dict(self.headers)))
-                if self._fault("submit"):
-                    return
-                request = body["request"]
-                api.scenario.submitted.append(request)
-                self._send(200, envelope(job(request["tag"], self.headers["X-Channel-ID"], "SUBMITTED", [])))
+    def log_message(self, *_args: Any) -> None:
+        pass
 
-            def do_GET(self) -> None:
-                parts = urlsplit(self.path)
-                api.scenario.calls.append(("GET", parts.path, dict(self.headers)))
-                if parts.path.startswith("/files/"):
-                    self._file(parts)
-                    return
-                tag = parts.path.rsplit("/", 1)[1]
-                channel = self.headers.get("X-Channel-ID", "")
-                if "/request/list/" in parts.path:
-                    if self._fault("list"):
-                        return
-                    with api._lock:
-                        sequence = api.scenario.status_sequence
-                        status = sequence.pop(0) if len(sequence) > 1 else sequence[0]
-                    self._send(200, envelope({"count": 1, "jobs": [job(tag, channel, status, [])]}))
-                    return
-                if self._fault("read"):
-                    return
-                with api._lock:
-                    api.scenario.reads += 1
-                    sig = api.scenario.reads
-                requested = api.scenario.submitted[-1]["datasetConfig"]["batchFilter"]
-                urls = [
-                    f"/files/{b}_progress_20261201.zip?sig={sig}"
-                    for b in requested
-                    if b not in api.scenario.no_file
-                ]
-                self._send(200, envelope(job(tag, channel, "SUCCESS", urls)))
+    def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-            def _file(self, parts: Any) -> None:
-                name = parts.path.rsplit("/", 1)[1]
-                batch = name.split("_", 1)[0]
-                sig = int(parse_qs(parts.query).get("sig", ["0"])[0])
-                if self.headers.get("Authorization"):
-                    self._send(400, b"a signed link must not carry the bearer token", "text/plain")
-                elif batch in api.scenario.expired and sig <= 1:
-                    self._send(403, b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
-                               "application/xml")  # fmt: skip
-                elif self._fault("file"):
-                    return
-                elif batch in api.scenario.files:
-                    self._send(200, api.scenario.files[batch], "application/zip")
-                else:
-                    self._send(404, b"missing", "text/plain")
+    def _fault(self, kind: str) -> bool:
+        with self.api._lock:
+            queue = self.api.scenario.fail_next.get(kind) or []
+            status = queue.pop(0) if queue else None
+        if status is None:
+            return False
+        self._send(status, {"params": {"status": "failed", "errmsg": "Service Unavailable"}})
+        return True
 
-        return Handler
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        self.api.scenario.calls.append(("POST", self.path, dict(self.headers)))
+        if self._fault("submit"):
+            return
+        request = body["request"]
+        self.api.scenario.submitted.append(request)
+        self._send(200, envelope(job(request["tag"], self.headers["X-Channel-ID"], "SUBMITTED", [])))
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        self.api.scenario.calls.append(("GET", parts.path, dict(self.headers)))
+        if parts.path.startswith("/files/"):
+            self._file(parts)
+            return
+        tag = parts.path.rsplit("/", 1)[1]
+        channel = self.headers.get("X-Channel-ID", "")
+        if "/request/list/" in parts.path:
+            self._list(tag, channel)
+        else:
+            self._read(tag, channel)
+
+    def _list(self, tag: str, channel: str) -> None:
+        if self._fault("list"):
+            return
+        with self.api._lock:
+            sequence = self.api.scenario.status_sequence
+            status = sequence.pop(0) if len(sequence) > 1 else sequence[0]
+        self._send(200, envelope({"count": 1, "jobs": [job(tag, channel, status, [])]}))
+
+    def _read(self, tag: str, channel: str) -> None:
+        if self._fault("read"):
+            return
+        with self.api._lock:
+            self.api.scenario.reads += 1
+            sig = self.api.scenario.reads
+        requested = self.api.scenario.submitted[-1]["datasetConfig"]["batchFilter"]
+        urls = [
+            f"/files/{b}_progress_20261201.zip?sig={sig}"
+            for b in requested
+            if b not in self.api.scenario.no_file
+        ]
+        self._send(200, envelope(job(tag, channel, "SUCCESS", urls)))
+
+    def _file(self, parts: Any) -> None:
+        name = parts.path.rsplit("/", 1)[1]
+        batch = name.split("_", 1)[0]
+        sig = int(parse_qs(parts.query).get("sig", ["0"])[0])
+        if self.headers.get("Authorization"):
+            self._send(400, b"a signed link must not carry the bearer token", "text/plain")
+        elif batch in self.api.scenario.expired and sig <= 1:
+            self._send(403, b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+                       "application/xml")  # fmt: skip
+        elif self._fault("file"):
+            return
+        elif batch in self.api.scenario.files:
+            self._send(200, self.api.scenario.files[batch], "application/zip")
+        else:
+            self._send(404, b"missing", "text/plain")
 
 
 def job(tag: str, channel: str, status: str, urls: list[str]) -> dict:

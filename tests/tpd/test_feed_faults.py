@@ -148,7 +148,7 @@ def test_a_daily_tpd_schedule_starts_the_run_and_the_leader_advances_it(
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    import exhaust.tpd  # noqa: F401  (registers the tpd schedule kind)
+    import exhaust.tpd.hooks  # noqa: F401  (registers the tpd schedule kind)
     from exhaust.jobs.scheduler import Scheduler
     from exhaust.jobs.service import open_store
 

@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from exhaust import tpd  # registers the `tpd` schedule kind and the feed's periodic task
 from exhaust.api.auth import NOT_AUTHORIZED, Principal
 from exhaust.api.context import ApiContext, context_of, in_thread
 from exhaust.api.dataset_requests import authenticate, authorize_selector, requester, require_channel
@@ -23,10 +22,11 @@ from exhaust.api.validation import parse_json
 from exhaust.errors import BadInput, ExhaustError, RemoteServiceError
 from exhaust.jobs.datasets import parse_request_data
 from exhaust.jobs.schedules import FROM_EMITTED, SPECIAL_KINDS, ScheduleStore
+from exhaust.tpd import hooks  # registers the `tpd` schedule kind and the feed's periodic task
 
 router = APIRouter(tags=["schedules and TPD"])
-assert tpd is not None
 SCHEDULE_ID = "exhaust.schedule"
+assert hooks is not None
 TPD_ID = "exhaust.tpd"
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from exhaust.errors import ExhaustError
-from exhaust.settings import get_settings
+from exhaust.errors import NotFound
 
 dashboard_app = typer.Typer(no_args_is_help=True)
 #: The main batch of `exhaust demo`'s data (demo/generate.py), so the README's two commands need no ids.
@@ -21,31 +20,26 @@ def tokens(
     from exhaust.api.auth import TokenStore
     from exhaust.api.batches import BatchDirectory
     from exhaust.jobs.service import open_store
+    from exhaust.settings import get_settings
     from exhaust.sources.open import open_source
 
     settings = get_settings()
-    try:
-        facts = (
-            BatchDirectory(lambda: open_source(settings.source_spec(), settings), 0)
-            .lookup([batch])
-            .get(batch)
-        )
-        if facts is None:
-            raise ExhaustError(f"batch {batch} not found in {settings.source_spec()}")
-        channel = facts.course_channel or (facts.created_for[0] if facts.created_for else "")
-        if not channel:
-            raise ExhaustError(f"batch {batch} has no channel (its course has no hierarchy)")
-        store = TokenStore(open_store(settings).engine, settings.api_token_table)
-        store.ensure_table()
-        admin = store.create(channel=channel, roles=["ORG_ADMIN"], user_id="dashboard-admin")
-        mentor = (
-            store.create(channel=channel, roles=["COURSE_MENTOR"], user_id=facts.mentors[0])
-            if facts.mentors
-            else None
-        )
-    except ExhaustError as error:
-        typer.echo(f"error: {error.message}", err=True)
-        raise typer.Exit(2) from None
+    facts = (
+        BatchDirectory(lambda: open_source(settings.source_spec(), settings), 0).lookup([batch]).get(batch)
+    )
+    if facts is None:
+        raise NotFound(f"batch {batch} not found in {settings.source_spec()}")
+    channel = facts.course_channel or (facts.created_for[0] if facts.created_for else "")
+    if not channel:
+        raise NotFound(f"batch {batch} has no channel (its course has no hierarchy)")
+    store = TokenStore(open_store(settings).engine, settings.api_token_table)
+    store.ensure_table()
+    admin = store.create(channel=channel, roles=["ORG_ADMIN"], user_id="dashboard-admin")
+    mentor = (
+        store.create(channel=channel, roles=["COURSE_MENTOR"], user_id=facts.mentors[0])
+        if facts.mentors
+        else None
+    )
     typer.echo(f"Open {base_url.rstrip('/')}/dashboard/batches/{batch} and sign in with a token:")
     typer.echo(f"  org admin of {channel}: {admin}")
     if mentor:

@@ -7,10 +7,8 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+from exhaust.errors import BadInput, ExhaustError
 
 emission_app = typer.Typer(
     help="cQube emission: API tokens, the ingestion worker and its counts.", no_args_is_help=True
@@ -19,9 +17,11 @@ token_app = typer.Typer(help="Emission API tokens (HS256 JWTs, Kong-compatible).
 emission_app.add_typer(token_app, name="token")
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(message, markup=False, soft_wrap=True)
-    return typer.Exit(code)
+def _consoles():
+    """Rich consoles for stdout and stderr (imported when a command prints, not at CLI start)."""
+    from rich.console import Console
+
+    return Console(highlight=False), Console(stderr=True, highlight=False)
 
 
 def emit(
@@ -40,20 +40,17 @@ def emit(
     """Send a cqube_emission folder to an emission API: checked, zipped, in dependency order, retried."""
     from exhaust.emission.client import FAILED, SKIPPED, plan
     from exhaust.emission.client import emit as send
-    from exhaust.errors import ExhaustError
     from exhaust.settings import get_settings
 
     settings = get_settings()
+    out, err = _consoles()
     if not folder:
-        raise _fail("give the folder to emit (or set EXHAUST_EMISSION_FOLDER)")
+        raise BadInput("give the folder to emit (or set EXHAUST_EMISSION_FOLDER)")
     if not dry_run and (not url or not token):
-        raise _fail("give --url and --token (or EXHAUST_EMISSION_URL and EXHAUST_EMISSION_TOKEN)")
-    try:
-        planned = plan(Path(folder))
-    except ExhaustError as exc:
-        raise _fail(str(exc)) from None
+        raise BadInput("give --url and --token (or EXHAUST_EMISSION_URL and EXHAUST_EMISSION_TOKEN)")
+    planned = plan(Path(folder))
     if not planned:
-        raise _fail(f"no files found in {folder}")
+        raise BadInput(f"no files found in {folder}")
     if dry_run:
         for number, item in enumerate(planned, 1):
             name = item.source.name if item.source else "?"
@@ -84,16 +81,17 @@ def emit(
                 detail = f" ({outcome.error})" if outcome.error else ""
                 out.print(f"{outcome.status}: {outcome.key}{detail}", markup=False, soft_wrap=True)
     if not dry_run and sys.stdout.isatty():
-        _table(outcomes)
+        _table(out, outcomes)
     bad = [o for o in outcomes if o.status in (FAILED, SKIPPED)]
     sent = len(outcomes) - len(bad)
     verb = "checked" if dry_run else "sent"
-    err.print(f"{sent} of {len(outcomes)} files {verb}; {len(bad)} not; result log: {log}", markup=False)
-    if bad:
-        raise typer.Exit(1)
+    summary = f"{sent} of {len(outcomes)} files {verb}; {len(bad)} not; result log: {log}"
+    if bad:  # some files were not sent: the run failed (exit status 1), the summary says how many
+        raise ExhaustError(summary)
+    err.print(summary, markup=False)
 
 
-def _table(outcomes) -> None:
+def _table(out, outcomes) -> None:
     from rich.table import Table
 
     table = Table(title="Emission")
@@ -123,14 +121,10 @@ def token_create(
     ),
 ) -> None:
     """Mint a token for a consumer; the token is printed alone on the last line."""
-    from exhaust.errors import ExhaustError
-
-    try:
-        token = _credentials().create(consumer, admin=admin, expires_days=expires_days)
-    except ExhaustError as exc:
-        raise _fail(str(exc)) from None
+    token = _credentials().create(consumer, admin=admin, expires_days=expires_days)
+    _out, err = _consoles()
     err.print(f"token for consumer {consumer} ({'admin' if admin else 'emitter'}):", markup=False)
-    print(token)
+    typer.echo(token)
 
 
 @token_app.command("revoke")
@@ -138,7 +132,8 @@ def token_revoke(consumer: str = typer.Argument(..., help="Consumer name")) -> N
     """Revoke every token of a consumer."""
     count = _credentials().revoke(consumer)
     if not count:
-        raise _fail(f"no active credentials for consumer {consumer}")
+        raise ExhaustError(f"no active credentials for consumer {consumer}")
+    out, _err = _consoles()
     out.print(f"revoked {count} credential(s) of {consumer}", markup=False)
 
 
@@ -150,20 +145,17 @@ def token_import(
     admin: bool = typer.Option(False, "--admin", help="An admin consumer"),
 ) -> None:
     """Adopt a Kong jwt credential, so tokens cQube's admin console minted keep working."""
-    from exhaust.errors import ExhaustError
-
     if secret == "-":
         secret = sys.stdin.readline().rstrip("\n")
-    try:
-        _credentials().import_credential(consumer, key, secret, admin=admin)
-    except ExhaustError as exc:
-        raise _fail(str(exc)) from None
+    _credentials().import_credential(consumer, key, secret, admin=admin)
+    out, _err = _consoles()
     out.print(f"imported credential {key[:6]}… for {consumer}", markup=False)
 
 
 @token_app.command("list")
 def token_list() -> None:
     """Consumers and their credentials (never the secrets)."""
+    out, _err = _consoles()
     for row in _credentials().consumers():
         state = "revoked" if row["revoked_at"] else "active"
         kind = "admin" if row["admin"] else "emitter"
@@ -176,9 +168,9 @@ def ingest(once: bool = typer.Option(False, "--once", help="Ingest everything wa
     import logging
 
     from exhaust.emission.worker import run
-    from exhaust.errors import ExhaustError
     from exhaust.settings import get_settings
 
+    out, err = _consoles()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     def report(result) -> None:
@@ -191,13 +183,11 @@ def ingest(once: bool = typer.Option(False, "--once", help="Ingest everything wa
 
     try:
         done, failed = run(get_settings(), once=once, on_result=report)
-    except ExhaustError as exc:
-        raise _fail(str(exc)) from None
     except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+        raise typer.Exit() from None
+    if failed:  # a file could not be taken (it is retried later): the run failed (exit status 1)
+        raise ExhaustError(f"{done} file(s) ingested; {failed} could not be, retried later")
     err.print(f"{done} file(s) ingested", markup=False)
-    if failed:
-        raise typer.Exit(1)
 
 
 @emission_app.command("status")
@@ -212,9 +202,10 @@ def status(
     from exhaust.settings import get_settings
 
     rows = summaries(open_cqube_engine(get_settings()), limit, data_source)
+    out, _err = _consoles()
     if as_json:
         for row in rows:
-            print(json.dumps(row, default=str))
+            typer.echo(json.dumps(row, default=str))
         return
     from rich.table import Table
 

@@ -13,6 +13,7 @@ import re
 import secrets
 import threading
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +36,7 @@ from exhaust.emission.presign import (
 )
 from exhaust.emission.spec import known_dirs, source_for_key
 from exhaust.emission.tables import open_cqube_engine
-from exhaust.emission.tokens import Consumer, Credentials
+from exhaust.emission.tokens import Credentials
 from exhaust.errors import BadInput, EmissionUnauthorized, ExhaustError
 from exhaust.outputs.signing import load_signing_secret
 from exhaust.outputs.storage import INCOMING, validate_key
@@ -63,30 +64,66 @@ class Parts:
     settings: Any
 
 
-def build_router(settings: Any) -> APIRouter:  # noqa: C901 - the routes are closures over one context
+def build_router(settings: Any) -> APIRouter:
     """The `/data` router over the settings' cQube database and areas (opened on first use)."""
+    ctx = _Context(settings)
     router = APIRouter(tags=["cQube emission"])
-    lock = threading.Lock()
-    holder: dict[str, Parts] = {}
+    router.add_api_route("/upload-url", ctx.route(False, upload_url), methods=["POST"], name="upload_url")
+    router.add_api_route(
+        UPLOAD_PATH, ctx.upload_route(), methods=["POST"], name="emission_upload", include_in_schema=False
+    )
+    router.add_api_route(
+        "/list_s3_buckets", ctx.route(True, list_buckets), methods=["GET"], name="list_buckets"
+    )
+    router.add_api_route("/list_s3_files", ctx.route(True, list_files), methods=["POST"], name="list_files")
+    router.add_api_route(
+        "/download_uri", ctx.route(True, download_uri), methods=["POST"], name="download_uri"
+    )
+    router.add_api_route(
+        "/download_url", ctx.route(True, download_url), methods=["POST"], name="download_url"
+    )
+    router.add_api_route("/download", ctx.route(True, download), methods=["POST"], name="download")
+    router.add_api_route("/log_summary", ctx.route(True, log_summary), methods=["GET"], name="log_summary")
+    router.add_api_route(
+        "/file/{area}/{key:path}",
+        ctx.file_route(),
+        methods=["GET"],
+        name="emission_file",
+        include_in_schema=False,
+    )
+    return router
 
-    def parts() -> Parts:
-        with lock:
-            if "parts" not in holder:
-                holder["parts"] = Parts(
-                    Credentials(open_cqube_engine(settings)),
-                    open_areas(settings),
-                    load_signing_secret(settings),
-                    settings,
+
+#: What a guarded route does once its consumer is verified: (parts, request, parameters) -> answer.
+Work = Callable[[Parts, Request, dict[str, list[str]]], Awaitable[Response]]
+
+
+class _Context:
+    """The router's one context: its settings and the parts opened from them on first use."""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._parts: Parts | None = None
+
+    def parts(self) -> Parts:
+        with self._lock:
+            if self._parts is None:
+                self._parts = Parts(
+                    Credentials(open_cqube_engine(self.settings)),
+                    open_areas(self.settings),
+                    load_signing_secret(self.settings),
+                    self.settings,
                 )
-            return holder["parts"]
+            return self._parts
 
-    async def guarded(request: Request, admin: bool, work) -> Response:
+    async def guarded(self, request: Request, admin: bool, work: Work) -> Response:
         try:
-            p = await run_in_threadpool(parts)
+            p = await run_in_threadpool(self.parts)
             consumer = await run_in_threadpool(p.credentials.verify, request.headers.get("authorization"))
             if admin and not consumer.admin:
                 raise Reply(403, "This endpoint needs an admin consumer.")
-            return await work(p, consumer, await _params(request))
+            return await work(p, request, await _params(request))
         except Reply as reply:
             return JSONResponse({"message": reply.message}, status_code=reply.status)
         except EmissionUnauthorized as exc:
@@ -96,137 +133,131 @@ def build_router(settings: Any) -> APIRouter:  # noqa: C901 - the routes are clo
         except ExhaustError as exc:
             return JSONResponse({"message": exc.message}, status_code=503)
 
-    @router.post("/upload-url")
-    async def upload_url(request: Request) -> Response:
-        """A presigned POST for one emitted file (`filename` = `<data_source_dir>/<file>`)."""
+    def route(self, admin: bool, work: Work) -> Callable[[Request], Awaitable[Response]]:
+        """The endpoint of a guarded route: a bearer token (an admin's when `admin`), then `work`."""
 
-        async def work(p: Parts, _consumer: Consumer, params: dict[str, list[str]]) -> Response:
-            key = emission_key(_one(params, "filename"), p.settings.timezone)
-            limit, expires = p.settings.emission_max_upload_bytes, p.settings.emission_upload_expiry_seconds
-            if p.areas.emission.is_local:
-                url = str(request.url_for("emission_upload"))
-                return JSONResponse(local_upload_form(p.secret, url, key, limit, expires))
-            answer = await run_in_threadpool(s3_presigned_post, p.areas.emission, key, limit, expires)
-            return JSONResponse(answer)
+        async def endpoint(request: Request) -> Response:
+            return await self.guarded(request, admin, work)
 
-        return await guarded(request, False, work)
+        endpoint.__name__, endpoint.__doc__ = work.__name__, work.__doc__
+        return endpoint
 
-    @router.post(UPLOAD_PATH, name="emission_upload", include_in_schema=False)
-    async def upload(request: Request) -> Response:
-        """The local emission area's stand-in for S3's POST upload (checked like S3's policy)."""
-        try:
-            p = await run_in_threadpool(parts)
-            form = await request.form()
-            fields = {k: v for k, v in form.items() if isinstance(v, str)}
-            key, limit = check_upload_form(p.secret, fields)
-            upload = form.get("file")
-            if upload is None or isinstance(upload, str):
-                raise Reply(400, "POST requires exactly one file upload per request.")
-            await run_in_threadpool(_store_upload, p.areas, key, upload.file, limit)
-        except Reply as reply:
-            return JSONResponse({"message": reply.message}, status_code=reply.status)
-        except BadInput as exc:
-            return JSONResponse({"message": exc.message}, status_code=403)
-        return Response(status_code=204)
+    def upload_route(self) -> Callable[[Request], Awaitable[Response]]:
+        async def upload(request: Request) -> Response:
+            """The local emission area's stand-in for S3's POST upload (checked like S3's policy)."""
+            return await _upload(self, request)
 
-    @router.get("/list_s3_buckets")
-    async def list_buckets(request: Request) -> Response:
-        async def work(p: Parts, _c: Consumer, _params: dict) -> Response:
-            return JSONResponse(p.areas.names)
+        return upload
 
-        return await guarded(request, True, work)
+    def file_route(self) -> Callable[[Request, str, str], Awaitable[Response]]:
+        async def signed_file(request: Request, area: str, key: str) -> Response:
+            """A local area's file behind a link from download_url / download_uri / log_summary."""
+            return await _signed_file(self, request, area, key)
 
-    @router.post("/list_s3_files")
-    async def list_files(request: Request) -> Response:
-        async def work(p: Parts, _c: Consumer, params: dict) -> Response:
-            bucket = _one(params, "bucket")
-            storage = _area(p, bucket)
-            contents = await run_in_threadpool(_listing, storage)
-            return JSONResponse(
-                {
-                    "Name": bucket,
-                    "Prefix": "",
-                    "MaxKeys": LIST_LIMIT,
-                    "IsTruncated": len(contents) > LIST_LIMIT,
-                    "Contents": contents[:LIST_LIMIT],
-                }
+        return signed_file
+
+
+async def upload_url(p: Parts, request: Request, params: dict[str, list[str]]) -> Response:
+    """A presigned POST for one emitted file (`filename` = `<data_source_dir>/<file>`)."""
+    key = emission_key(_one(params, "filename"), p.settings.timezone)
+    limit, expires = p.settings.emission_max_upload_bytes, p.settings.emission_upload_expiry_seconds
+    if p.areas.emission.is_local:
+        url = str(request.url_for("emission_upload"))
+        return JSONResponse(local_upload_form(p.secret, url, key, limit, expires))
+    answer = await run_in_threadpool(s3_presigned_post, p.areas.emission, key, limit, expires)
+    return JSONResponse(answer)
+
+
+async def _upload(ctx: _Context, request: Request) -> Response:
+    try:
+        p = await run_in_threadpool(ctx.parts)
+        form = await request.form()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        key, limit = check_upload_form(p.secret, fields)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise Reply(400, "POST requires exactly one file upload per request.")
+        await run_in_threadpool(_store_upload, p.areas, key, upload.file, limit)
+    except Reply as reply:
+        return JSONResponse({"message": reply.message}, status_code=reply.status)
+    except BadInput as exc:
+        return JSONResponse({"message": exc.message}, status_code=403)
+    return Response(status_code=204)
+
+
+async def list_buckets(p: Parts, _request: Request, _params: dict[str, list[str]]) -> Response:
+    return JSONResponse(p.areas.names)
+
+
+async def list_files(p: Parts, _request: Request, params: dict[str, list[str]]) -> Response:
+    bucket = _one(params, "bucket")
+    storage = _area(p, bucket)
+    contents = await run_in_threadpool(_listing, storage)
+    return JSONResponse(
+        {
+            "Name": bucket,
+            "Prefix": "",
+            "MaxKeys": LIST_LIMIT,
+            "IsTruncated": len(contents) > LIST_LIMIT,
+            "Contents": contents[:LIST_LIMIT],
+        }
+    )
+
+
+async def download_uri(p: Parts, request: Request, params: dict[str, list[str]]) -> Response:
+    storage = _area(p, _one(params, "bucket"))
+    names = [n for n in params.get("filename", []) if n]
+    if not names:
+        raise Reply(400, "Bad request, validate the filename in payload")
+    links = {}
+    for name in names:
+        links[name] = await run_in_threadpool(_link, p, request, storage, name, DOWNLOAD_URI_SECONDS)
+    return JSONResponse(links)
+
+
+async def download_url(p: Parts, request: Request, params: dict[str, list[str]]) -> Response:
+    storage = _area(p, _one(params, "bucket"))
+    link = await run_in_threadpool(_link, p, request, storage, _one(params, "filename"), DOWNLOAD_URL_SECONDS)
+    return PlainTextResponse(link)
+
+
+async def download(p: Parts, _request: Request, params: dict[str, list[str]]) -> Response:
+    storage = _area(p, _one(params, "bucket"))
+    key = _existing(storage, _one(params, "filename"))
+    return _attachment(storage, key)
+
+
+async def log_summary(p: Parts, request: Request, params: dict[str, list[str]]) -> Response:
+    """Ingestion counts and status per emitted file, newest first, with the error file's link."""
+    source = next(iter(params.get("data_source") or []), None)
+    limit = _limit((params.get("limit") or ["100"])[0])
+    rows = await run_in_threadpool(summaries, p.credentials.engine, limit, source)
+    for row in rows:
+        if row.get("error_file"):
+            row["error_file_url"] = await run_in_threadpool(
+                _link, p, request, p.areas.output, row["error_file"], DOWNLOAD_URI_SECONDS
             )
+    return JSONResponse({"files": rows})
 
-        return await guarded(request, True, work)
 
-    @router.post("/download_uri")
-    async def download_uri(request: Request) -> Response:
-        async def work(p: Parts, _c: Consumer, params: dict) -> Response:
-            storage = _area(p, _one(params, "bucket"))
-            names = [n for n in params.get("filename", []) if n]
-            if not names:
-                raise Reply(400, "Bad request, validate the filename in payload")
-            links = {}
-            for name in names:
-                links[name] = await run_in_threadpool(_link, p, request, storage, name, DOWNLOAD_URI_SECONDS)
-            return JSONResponse(links)
-
-        return await guarded(request, True, work)
-
-    @router.post("/download_url")
-    async def download_url(request: Request) -> Response:
-        async def work(p: Parts, _c: Consumer, params: dict) -> Response:
-            storage = _area(p, _one(params, "bucket"))
-            link = await run_in_threadpool(
-                _link, p, request, storage, _one(params, "filename"), DOWNLOAD_URL_SECONDS
-            )
-            return PlainTextResponse(link)
-
-        return await guarded(request, True, work)
-
-    @router.post("/download")
-    async def download(request: Request) -> Response:
-        async def work(p: Parts, _c: Consumer, params: dict) -> Response:
-            storage = _area(p, _one(params, "bucket"))
-            key = _existing(storage, _one(params, "filename"))
-            return _attachment(storage, key)
-
-        return await guarded(request, True, work)
-
-    @router.get("/log_summary")
-    async def log_summary(request: Request) -> Response:
-        """Ingestion counts and status per emitted file, newest first, with the error file's link."""
-
-        async def work(p: Parts, _c: Consumer, params: dict) -> Response:
-            source = (params.get("data_source") or [None])[0]
-            limit = _limit((params.get("limit") or ["100"])[0])
-            rows = await run_in_threadpool(summaries, p.credentials.engine, limit, source)
-            for row in rows:
-                if row.get("error_file"):
-                    row["error_file_url"] = await run_in_threadpool(
-                        _link, p, request, p.areas.output, row["error_file"], DOWNLOAD_URI_SECONDS
-                    )
-            return JSONResponse({"files": rows})
-
-        return await guarded(request, True, work)
-
-    @router.get("/file/{area}/{key:path}", name="emission_file", include_in_schema=False)
-    async def signed_file(request: Request, area: str, key: str) -> Response:
-        """A local area's file behind a link from download_url / download_uri / log_summary."""
-        try:
-            p = await run_in_threadpool(parts)
-            check_download_link(
-                p.secret,
-                area,
-                key,
-                request.query_params.get("expires", ""),
-                request.query_params.get("signature", ""),
-            )
-            storage = getattr(p.areas, area, None) if area in ("input", "output", EMISSION) else None
-            if storage is None:
-                raise Reply(404, "No such file.")
-            return _attachment(storage, _existing(storage, key))
-        except Reply as reply:
-            return JSONResponse({"message": reply.message}, status_code=reply.status)
-        except BadInput as exc:
-            return JSONResponse({"message": exc.message}, status_code=403)
-
-    return router
+async def _signed_file(ctx: _Context, request: Request, area: str, key: str) -> Response:
+    try:
+        p = await run_in_threadpool(ctx.parts)
+        check_download_link(
+            p.secret,
+            area,
+            key,
+            request.query_params.get("expires", ""),
+            request.query_params.get("signature", ""),
+        )
+        storage = getattr(p.areas, area, None) if area in ("input", "output", EMISSION) else None
+        if storage is None:
+            raise Reply(404, "No such file.")
+        return _attachment(storage, _existing(storage, key))
+    except Reply as reply:
+        return JSONResponse({"message": reply.message}, status_code=reply.status)
+    except BadInput as exc:
+        return JSONResponse({"message": exc.message}, status_code=403)
 
 
 _TOO_LARGE = "Your proposed upload exceeds the maximum allowed size"

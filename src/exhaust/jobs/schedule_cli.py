@@ -13,7 +13,6 @@ from typing import Any
 import typer
 
 from exhaust.errors import BadInput, ExhaustError
-from exhaust.settings import get_settings
 
 schedule_app = typer.Typer(
     help="Recurring requests: a cron expression and a request, run by the workers (one leader at a time).",
@@ -23,14 +22,13 @@ schedule_app = typer.Typer(
 )
 
 
-def _fail(error: ExhaustError) -> typer.Exit:
-    typer.echo(str(error), err=True)
-    return typer.Exit(error.exit_code)
-
-
 def _stores():
+    from exhaust.jobs.kinds import load_kinds
     from exhaust.jobs.schedules import ScheduleStore
     from exhaust.jobs.service import open_store
+    from exhaust.settings import get_settings
+
+    load_kinds()
 
     settings = get_settings()
     store = open_store(settings)
@@ -88,16 +86,13 @@ def add(
 ) -> None:
     """Add a recurring request and print its id."""
     settings, _, schedules = _stores()
-    try:
-        if encryption_key == "-":
-            encryption_key = sys.stdin.readline().rstrip("\n")
-        data = schedule_request_data(dataset, batch, batch_filter, from_emitted, email, profile)
-        schedule = schedules.add(
-            dataset, data, cron=cron, channel=channel, requested_by=requested_by, tag=tag,
-            encryption_key=encryption_key or None,
-        )  # fmt: skip
-    except ExhaustError as error:
-        raise _fail(error) from None
+    if encryption_key == "-":
+        encryption_key = sys.stdin.readline().rstrip("\n")
+    data = schedule_request_data(dataset, batch, batch_filter, from_emitted, email, profile)
+    schedule = schedules.add(
+        dataset, data, cron=cron, channel=channel, requested_by=requested_by, tag=tag,
+        encryption_key=encryption_key or None,
+    )  # fmt: skip
     typer.echo(f"next run {schedule.view(settings.timezone)['nextRunAt']}", err=True)
     typer.echo(schedule.schedule_id)
 
@@ -117,7 +112,7 @@ def remove(schedule_id: str = typer.Argument(..., help="The id printed by add"))
     """Delete a schedule (requests it already queued stay)."""
     _, _, schedules = _stores()
     if not schedules.remove(schedule_id.strip()):
-        raise _fail(ExhaustError(f"no schedule with id {schedule_id}"))
+        raise ExhaustError(f"no schedule with id {schedule_id}")
     typer.echo(f"schedule {schedule_id} removed", err=True)
 
 
@@ -127,12 +122,9 @@ def run_now(schedule_id: str = typer.Argument(..., help="The id printed by add")
     from exhaust.jobs.scheduler import Scheduler
 
     settings, store, schedules = _stores()
-    try:
-        schedule = schedules.get(schedule_id.strip())
-        if schedule is None:
-            raise ExhaustError(f"no schedule with id {schedule_id}")
-        started = Scheduler(store, settings, owner="cli").run_now(schedule)
-        schedules.record(schedule.schedule_id, request_id=started, error=None)
-    except ExhaustError as error:
-        raise _fail(error) from None
+    schedule = schedules.get(schedule_id.strip())
+    if schedule is None:
+        raise ExhaustError(f"no schedule with id {schedule_id}")
+    started = Scheduler(store, settings, owner="cli").run_now(schedule)
+    schedules.record(schedule.schedule_id, request_id=started, error=None)
     typer.echo(started)

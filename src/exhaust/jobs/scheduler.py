@@ -24,6 +24,7 @@ from sqlalchemy.dialects import sqlite
 
 from exhaust.errors import ExhaustError
 from exhaust.jobs.db import UTCDateTime, is_postgres, utcnow
+from exhaust.jobs.kinds import load_kinds
 from exhaust.jobs.schedules import FROM_EMITTED, SPECIAL_KINDS, Schedule, ScheduleStore
 from exhaust.jobs.store import JobStore
 
@@ -140,6 +141,7 @@ class Scheduler:
     """Fires due schedules as ordinary requests (or registered actions) while it is the leader."""
 
     def __init__(self, store: JobStore, settings: Any, owner: str) -> None:
+        load_kinds()  # the registered kinds' actions (`tpd`, …) are known before the first tick
         self.store = store
         self.settings = settings
         self.schedules = ScheduleStore(store.engine, settings.job_table, settings.timezone)

@@ -1,7 +1,7 @@
 """`exhaust tpd run|status`: the TPD feed on demand and what its last runs did.
 
-Both print JSON on stdout (a run's requests, files, counts and errors); messages go to stderr. Importing
-the package registers the feed with the workers' scheduler (`exhaust.tpd.hooks`).
+Both print JSON on stdout (a run's requests, files, counts and errors); messages go to stderr. Settings
+and the feed are imported when a command runs (the CLI starts light).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any
 import typer
 
 from exhaust.errors import ExhaustError
-from exhaust.settings import get_settings
 
 tpd_app = typer.Typer(
     help="The cQube TPD feed: one progress-exhaust request for the emitted batch ids, into diksha_tpd.",
@@ -22,9 +21,10 @@ tpd_app = typer.Typer(
 )
 
 
-def _fail(error: ExhaustError) -> typer.Exit:
-    typer.echo(str(error), err=True)
-    return typer.Exit(error.exit_code)
+def _settings() -> Any:
+    from exhaust.settings import get_settings
+
+    return get_settings()
 
 
 def _feed(settings: Any):
@@ -39,26 +39,25 @@ def run(
     force: bool = typer.Option(False, "--force", help="Start a new run even if one started today"),
 ) -> None:
     """Request the progress exhaust of the emitted batch ids and ingest it (today's run is reused)."""
-    settings = get_settings()
-    try:
-        feed = _feed(settings)
-        if wait:
+    settings = _settings()
+    feed = _feed(settings)
+    if wait:
 
-            def progress(status: dict) -> None:
-                done = sum(r["filesProcessed"] for r in status["requests"])
-                typer.echo(f"run {status['runId']}: {status['status']}, {done} file(s) ingested", err=True)
+        def progress(status: dict) -> None:
+            done = sum(r["filesProcessed"] for r in status["requests"])
+            typer.echo(f"run {status['runId']}: {status['status']}, {done} file(s) ingested", err=True)
 
-            status = feed.run(
-                wait_seconds=settings.tpd_wait_seconds, poll_seconds=settings.tpd_poll_seconds,
-                force=force, on_poll=progress,
-            )  # fmt: skip
-        else:
-            status = feed.run_status(feed.start(force=force))
-    except ExhaustError as error:
-        raise _fail(error) from None
+        status = feed.run(
+            wait_seconds=settings.tpd_wait_seconds, poll_seconds=settings.tpd_poll_seconds,
+            force=force, on_poll=progress,
+        )  # fmt: skip
+    else:
+        status = feed.run_status(feed.start(force=force))
     typer.echo(json.dumps(status, indent=2, ensure_ascii=False))
     if wait and (not status["aggregated"] or status["status"] == "FAILURE"):
-        raise typer.Exit(1)
+        raise ExhaustError(
+            f"run {status['runId']} ended {status['status']} without aggregating: see its JSON"
+        )
 
 
 @tpd_app.command("status")
@@ -67,9 +66,6 @@ def status(
     limit: int = typer.Option(5, "--limit", min=1, help="How many of the latest runs"),
 ) -> None:
     """Print the last runs as JSON: their requests, files, counts and errors."""
-    try:
-        feed = _feed(get_settings())
-        found = [feed.run_status(run_id)] if run_id else feed.recent(limit)
-    except ExhaustError as error:
-        raise _fail(error) from None
+    feed = _feed(_settings())
+    found = [feed.run_status(run_id)] if run_id else feed.recent(limit)
     typer.echo(json.dumps(found, indent=2, ensure_ascii=False))

@@ -1,6 +1,7 @@
 """The TPD feed's part in the workers' scheduler: a `tpd` schedule starts a run, the leader advances runs.
 
-Registered when `exhaust.tpd` is imported (the CLI, so every `exhaust worker`, and the API do).
+Registered when this module is imported: `exhaust.cli` adds it as a kind loader (`exhaust.jobs.kinds`),
+so the schedule commands and every `exhaust worker`'s scheduler load it; the API imports it.
 """
 
 from __future__ import annotations
