@@ -27,6 +27,10 @@ from tests.api.live import LiveApi
 
 #: Examples per operation and generation mode: bounded, so the whole run stays well under a minute.
 EXAMPLES = int(os.environ.get("EXHAUST_CONTRACT_EXAMPLES", "6"))
+#: The operations under the machine-readable contract (issue 14): Sunbird's dataset request API, the file
+#: links and the operational endpoints. The schedule, TPD, emission and telemetry routes added since are
+#: in the document but have no declared response models yet, so they are not fuzzed here (docs/api.md).
+CONTRACT = ("/dataset/v1/", "/download/", "/files/", "/healthz", "/metrics")
 #: The 400s a well-formed request can get: it names batches that do not exist, or only retired ones.
 SEMANTIC_REFUSALS = re.compile(r"^(batch .+ not found|The request is made for retired collection)$")
 
@@ -52,6 +56,7 @@ def valid_data_refused_only_for_what_it_names(response, case) -> None:
 def test_the_api_keeps_its_contract(api: LiveApi, admin_token: str, mode: GenerationMode) -> None:
     schema = schemathesis.openapi.from_url(f"{api.url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [op for op in operations if op.path.startswith(CONTRACT)]
     assert len(operations) == 8
     calls: list[int] = []
 

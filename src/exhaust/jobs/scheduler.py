@@ -61,7 +61,8 @@ class Leadership:
         self.engine = engine
         self.owner = owner
         self.ttl = ttl_seconds
-        self.key = zlib.crc32(f"exhaust:{table}:scheduler".encode())
+        self.table = table
+        self.key = 0  # the advisory lock key, known once connected (it names the schema)
         self.postgres = is_postgres(engine)
         self._conn: sa.Connection | None = None
         self.leader_table = sa.Table(
@@ -85,6 +86,10 @@ class Leadership:
                 self.release()
         conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
+            # Advisory locks are database-wide: the key names the schema too, so two deployments (or test
+            # sessions) with job tables of one name in different schemas each have a leader.
+            schema = conn.execute(sa.select(sa.func.current_schema())).scalar_one()
+            self.key = zlib.crc32(f"exhaust:{schema}.{self.table}:scheduler".encode())
             held = conn.execute(sa.select(sa.func.pg_try_advisory_lock(self.key))).scalar_one()
         except Exception:
             conn.close()
