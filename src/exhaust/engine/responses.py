@@ -16,6 +16,7 @@ from exhaust.engine.learners import Learners
 from exhaust.sources.base import Source
 
 ATTEMPT_COLUMNS = ["user_id", "content_id", "attempt_id", "last_attempted_on", "question"]
+ARCHIVED_AFTER = 1_000_000  # added to archived questions' positions: they sort after the live ones
 
 
 @ibis.udf.scalar.builtin(name="to_json")
@@ -61,7 +62,10 @@ def without_archived_duplicates(rows: ir.Table) -> ir.Table:
         order_by=[rows.archived, rows.position],
     )
     ranked = rows.mutate(copy=ibis.row_number().over(window))
-    return ranked.filter(ranked.copy == 0).drop("copy", "archived")
+    kept = ranked.filter(ranked.copy == 0)
+    # Archived-only questions follow the live ones of the same attempt (positions restart in each store).
+    shifted = ibis.ifelse(kept.archived, kept.position + ARCHIVED_AFTER, kept.position)
+    return kept.mutate(position=shifted).drop("copy", "archived")
 
 
 def batch_attempts(lx: Learners, source: Source) -> ir.Table:

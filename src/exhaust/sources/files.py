@@ -29,6 +29,8 @@ _MAX_CELL = 1 << 30
 
 
 class FileTables(MemoryTables):
+    #: The engine may read these files itself (a whole users file is scanned and joined by the engine).
+    engine_reads_files = True
     """Logical tables read lazily from files in one folder."""
 
     def __init__(self, folder: Path | str) -> None:
