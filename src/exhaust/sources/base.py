@@ -100,7 +100,8 @@ class Source:
             if stream is not None:
                 return _selected(stream(user_ids()), columns)
             return table_reader(self._users.users(user_ids()).select(list(columns)))
-        if getattr(self.tables, "engine_reads_files", False):  # only files: a database would send every row
+        # Only files are scanned whole: a database would send every user's row.
+        if isinstance(self.tables, Scannable) and getattr(self.tables, "engine_reads_files", False):
             scan = self.tables.scan("users", {}, columns)
             if isinstance(scan, ParquetScan):
                 return scan
