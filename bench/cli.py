@@ -74,9 +74,12 @@ def main() -> None:
     args = parser.parse_args()
     exhaust = exhaust_command()
     with tempfile.TemporaryDirectory() as work:
-        env = {**os.environ, "EXHAUST_DATA_DIR": work, "EXHAUST_SOURCE": work}
+        env = {**os.environ, "EXHAUST_DATA_DIR": work, "EXHAUST_SOURCE": f"{work}/demo"}
+        # submit checks the batch exists (as the API does): a tiny demo data set has one.
+        subprocess.run([*exhaust, "demo-data", "--learners", "20", "--out", f"{work}/demo"], env=env,
+                       capture_output=True, check=True)  # fmt: skip
         request_id = subprocess.run(
-            [*exhaust, "submit", "progress-exhaust", "--batch", "b1"],
+            [*exhaust, "submit", "progress-exhaust", "--batch", "batch-demo-main"],
             env=env, capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
         cases = [(["--help"], HELP_TARGET)]
