@@ -16,7 +16,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from exhaust.engine.backend import DuckDBBackend, SparkBackend
@@ -138,6 +138,7 @@ FLOAT = st.one_of(
 
 @EXAMPLES
 @given(st.lists(st.tuples(FLOAT, FLOAT), min_size=1, max_size=60))
+@example([(1e6, 1e-17)])  # a ratio beyond a 64-bit integer once failed the whole report on DuckDB
 def test_score_percent_text_agrees(spark: SparkBackend, pairs: list[tuple]) -> None:
     data = pa.table(
         {
@@ -154,6 +155,14 @@ def test_score_percent_text_agrees(spark: SparkBackend, pairs: list[tuple]) -> N
             "best": ibis.greatest(t.part, t.whole),
         },
     )
+    assert duck == sparked
+
+
+def test_score_percent_text_by_hand(spark: SparkBackend) -> None:
+    pairs = [(1.0, 3.0), (7.0, 100.0), (5.0, 0.0), (None, 4.0), (1e6, 1e-17), (-1.0, 4.0)]
+    data = pa.table({"part": [p for p, _ in pairs], "whole": [w for _, w in pairs]})
+    duck, sparked = run_both(spark, data, lambda t: {"text": percent_text(t.part, t.whole)})
+    assert [row["text"] for row in duck] == ["34%", "7%", None, None, None, "-25%"]
     assert duck == sparked
 
 

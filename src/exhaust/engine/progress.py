@@ -153,9 +153,13 @@ def _percent_field(table: ir.Table, index: int, details: bool) -> dict[str, ir.V
 
 
 def percent_text(part: ir.FloatingValue, whole: ir.FloatingValue) -> ir.StringValue:
-    """Sunbird's score percentage: ceil(part * 100 / whole) followed by `%`; blank when whole is 0 or unknown."""
-    value = (part * 100 / whole.nullif(0)).ceil().cast("int64")
-    return value.cast("string") + "%"
+    """Sunbird's score percentage: ceil(part * 100 / whole) followed by `%`; blank when whole is 0 or unknown.
+
+    A corrupt score whose ratio is beyond a 64-bit integer is blank too, instead of failing the report.
+    """
+    ratio = part * 100 / whole.nullif(0)
+    in_range = ibis.ifelse(ratio.abs() < 9e18, ratio, None)  # below 2**63 once rounded up
+    return in_range.ceil().cast("int64").cast("string") + "%"
 
 
 def grand_total_percent(grand_total: ir.StringValue) -> ir.StringValue:
