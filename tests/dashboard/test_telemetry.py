@@ -168,3 +168,12 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(dash: LiveApi, auth)
         timeout=60,
     )
     assert answer.status_code == 413
+
+
+def test_an_event_time_written_as_a_whole_float_is_taken() -> None:
+    """JSON Schema's integer includes 1.7e12 (found by the contract test): it is the same time, not a 400."""
+    from exhaust.dashboard.telemetry import check_event
+
+    sent = event()
+    row = check_event({**sent, "ets": float(sent["ets"])}, 0, int(time.time() * 1000))
+    assert row.ets == sent["ets"] and isinstance(row.ets, int)

@@ -17,9 +17,11 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.json_schema import SkipJsonSchema
 
+from exhaust.emission import contract as emission
+from exhaust.jobs.schedules import EMITTED_SOURCES
 from exhaust.reports import registry
 
 # ---- request bodies ------------------------------------------------------------------------------
@@ -224,6 +226,148 @@ class ErrorEnvelope(_Envelope):
     result: None
 
 
+# ---- schedules and the TPD feed (api/schedules_tpd.py) ------------------------------------------
+#: Five cron fields, each `*` or a list of numbers in its range, with an optional `/step`. The server reads
+#: any cron expression (ranges too); the document describes a subset no valid calendar refuses (a day of
+#: month up to 29, so `31 4` cannot happen).
+_CRON_FIELDS = (r"[0-5]?\d", r"[01]?\d|2[0-3]", r"[1-9]|1\d|2[0-9]", r"[1-9]|1[0-2]", r"[0-6]")
+CRON = "^" + " ".join(rf"(\*|({v})(,({v}))*)(/([1-9]\d?))?" for v in _CRON_FIELDS) + "$"  # fmt: skip
+
+
+class FromEmitted(Strict):
+    """The batches come from the newest emitted `diksha_api_progress_exhaust_batch_ids` file at each run."""
+
+    fromEmitted: Literal[EMITTED_SOURCES]  # type: ignore[valid-type]
+
+
+ScheduleConfig = ByBatchId | ByBatchFilter | BySearchFilter | FromEmitted
+
+
+class _ScheduleCommon(Strict):
+    cron: Annotated[str, Field(pattern=CRON, examples=["0 6 * * *"])] = Field(
+        description="When it runs (minute hour day month weekday, in EXHAUST_TIMEZONE)."
+    )
+    tag: Tag | SkipJsonSchema[None] = Field(None, description="The requests' tag (default schedule-<id>).")
+    requestedBy: Annotated[str, Field(max_length=50, pattern=r"^[^\x00]*$")] | SkipJsonSchema[None] = None
+    email: (
+        Annotated[str, Field(max_length=200, pattern=r"^[^\x00@\s]+@[^\x00@\s]+$")] | SkipJsonSchema[None]
+    ) = Field(None, description="Mail each run's outcome here.")
+
+
+class PersonalSchedule(_ScheduleCommon):
+    dataset: PersonalDataset  # type: ignore[valid-type]
+    datasetConfig: ScheduleConfig
+    encryptionKey: Key = Field(description="Zip password (required for personal data).")
+
+
+class ReportSchedule(_ScheduleCommon):
+    dataset: OtherDataset  # type: ignore[valid-type]
+    datasetConfig: ScheduleConfig
+    encryptionKey: Key | SkipJsonSchema[None] = None
+
+
+class FeedSchedule(_ScheduleCommon):
+    """The TPD feed's run (the channel must be EXHAUST_TPD_CHANNEL when that is set)."""
+
+    dataset: Literal["tpd"]
+    datasetConfig: dict[str, Any] | SkipJsonSchema[None] = None
+
+
+class ScheduleBody(Strict):
+    request: PersonalSchedule | ReportSchedule | FeedSchedule
+
+
+class Schedule(BaseModel):
+    scheduleId: str
+    dataset: str
+    datasetConfig: dict[str, Any]
+    cron: str
+    timezone: str
+    tag: str
+    channel: str
+    requestedBy: str
+    encrypted: bool
+    nextRunAt: str | None
+    lastSlotAt: str | None
+    lastRunAt: str | None
+    lastRequestId: str | None
+    lastError: str | None
+    runs: int
+
+
+class ScheduleList(BaseModel):
+    count: int
+    schedules: list[Schedule]
+
+
+class ScheduleRemoved(BaseModel):
+    scheduleId: str
+    removed: Literal[True]
+
+
+class ScheduleStarted(BaseModel):
+    scheduleId: str
+    started: str | None = Field(description="The request id of the run (null when nothing was started).")
+
+
+class TpdFile(BaseModel):
+    batchId: str | None
+    status: str | None
+    file: str | None
+    layout: str | None
+    totalRecords: int | None
+    processedRecords: int | None
+    errorFile: str | None
+    attempts: int | None
+    error: str | None
+
+
+class TpdRequest(BaseModel):
+    requestId: str | None
+    tag: str | None
+    batches: Any
+    requestStatus: str | None
+    processStatus: str | None
+    totalFiles: int | None
+    filesProcessed: int | None
+    filesEmitted: int | None
+    error: str | None
+    requestedOn: str
+    files: list[TpdFile]
+
+
+class TpdRun(BaseModel):
+    runId: str
+    status: str
+    aggregated: bool
+    summary: dict[str, Any]
+    requests: list[TpdRequest]
+
+
+class TpdRuns(BaseModel):
+    runs: list[TpdRun]
+
+
+def envelope_of(result: type[BaseModel], name: str) -> type[BaseModel]:
+    """Sunbird's success envelope around `result`, as a model named `name`."""
+    ok_code: Any = Literal["OK"]
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        name,
+        __base__=_Envelope,
+        params=(OkParams, ...),
+        responseCode=(ok_code, ...),
+        result=(result, ...),
+    )
+
+
+ScheduleEnvelope = envelope_of(Schedule, "ScheduleEnvelope")
+ScheduleListEnvelope = envelope_of(ScheduleList, "ScheduleListEnvelope")
+ScheduleRemovedEnvelope = envelope_of(ScheduleRemoved, "ScheduleRemovedEnvelope")
+ScheduleStartedEnvelope = envelope_of(ScheduleStarted, "ScheduleStartedEnvelope")
+TpdRunEnvelope = envelope_of(TpdRun, "TpdRunEnvelope")
+TpdRunsEnvelope = envelope_of(TpdRuns, "TpdRunsEnvelope")
+
+
 # ---- declared errors -----------------------------------------------------------------------------
 ERRORS = {
     400: "The request is not usable as given (one plain sentence), or it names a batch that does not exist "
@@ -253,8 +397,13 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 def body_of(model: type[BaseModel]) -> dict[str, Any]:
     """`openapi_extra` declaring `model` as the JSON body (the handler reads the raw body itself)."""
-    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema_of(model)}}}}
+
+
+def schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s JSON schema for `openapi_extra`: `contract_openapi` moves it (and what it refers to) into
+    the components and refers to it by name."""
+    return model.model_json_schema(ref_template="#/components/schemas/{model}")
 
 
 CHANNEL_HEADER = {
@@ -264,7 +413,6 @@ CHANNEL_HEADER = {
     "schema": {"type": "string", "minLength": 1, "pattern": r"^[\x21-\x7e]+$"},
     "description": "The channel (org id) the caller acts for: the token's channel.",
 }
-BODY_MODELS: tuple[type[BaseModel], ...] = (SubmitBody, SearchBody)
 #: Schemas of parameters the handlers read as plain text (to answer Sunbird's messages themselves).
 PARAMETER_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
     ("path", "tag"): {"type": "string", "minLength": 1, "maxLength": 49,
@@ -273,6 +421,18 @@ PARAMETER_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
     ("query", "limit"): {"type": "integer", "minimum": 1, "maximum": 1000},
 }  # fmt: skip
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "description": "A token from `exhaust token create`."},
+    "emissionJwt": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An emission token (HS256 JWT, checked as Kong's jwt plugin does) from "
+        "`exhaust emission token create`.",
+    },
+}
+#: Models every document carries (referred to by name from declared errors).
+SHARED_MODELS: tuple[type[BaseModel], ...] = (ErrorEnvelope, emission.Message)
 SWAGGER_ASSETS = "/docs-assets"
 
 
@@ -290,26 +450,21 @@ def contract_openapi(app: FastAPI) -> dict[str, Any]:
     )
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    for model in BODY_MODELS:
-        found = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        for name, definition in found.pop("$defs", {}).items():
-            schemas.setdefault(name, definition)
-        schemas[model.__name__] = found
+    for model in SHARED_MODELS:
+        _hoist(schemas, schema_of(model))
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
-    components["securitySchemes"] = {
-        "bearerAuth": {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "A token from `exhaust token create`.",
-        }
-    }
+    components["securitySchemes"] = {**SECURITY_SCHEMES, **getattr(app.state, "security_schemes", {})}
     for path_item in document.get("paths", {}).values():
         for operation in path_item.values():
             for parameter in operation.get("parameters", []):
                 override = PARAMETER_SCHEMAS.get((parameter.get("in"), parameter.get("name")))
                 if override is not None:
-                    parameter["schema"] = {**override, "title": parameter.get("schema", {}).get("title")}
+                    title = parameter.get("schema", {}).get("title")
+                    parameter["schema"] = {**override, **({"title": title} if title else {})}
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                if "title" in media.get("schema", {}):
+                    media["schema"] = _hoist(schemas, media["schema"])
             responses = operation.get("responses", {})
             validation = responses.pop("422", None)
             if validation is not None and "400" not in responses:
@@ -321,6 +476,20 @@ def contract_openapi(app: FastAPI) -> dict[str, Any]:
                 }
     app.openapi_schema = document
     return document
+
+
+def _hoist(schemas: dict[str, Any], schema: dict[str, Any]) -> dict[str, str]:
+    """Put a model's schema and its definitions in the components; a reference to it."""
+    schema = dict(schema)
+    for name, definition in schema.pop("$defs", {}).items():
+        schemas.setdefault(name, definition)
+    schemas[schema["title"]] = schema
+    return {"$ref": f"#/components/schemas/{schema['title']}"}
+
+
+def add_security_schemes(app: FastAPI, schemes: dict[str, dict[str, Any]]) -> None:
+    """Security schemes of routes a higher layer adds (the dashboard's session)."""
+    app.state.security_schemes = {**getattr(app.state, "security_schemes", {}), **schemes}
 
 
 def install(app: FastAPI) -> None:

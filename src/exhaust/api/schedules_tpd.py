@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from exhaust.api import contract as c
 from exhaust.api.auth import NOT_AUTHORIZED, Principal
 from exhaust.api.context import ApiContext, context_of, in_thread
 from exhaust.api.dataset_requests import authenticate, authorize_selector, requester, require_channel
@@ -25,6 +26,8 @@ from exhaust.jobs.schedules import FROM_EMITTED, SPECIAL_KINDS, ScheduleStore
 from exhaust.tpd import hooks  # registers the `tpd` schedule kind and the feed's periodic task
 
 router = APIRouter(tags=["schedules and TPD"])
+#: Every route: a bearer token and the caller's channel, as on the dataset request API.
+_EXTRA: dict[str, Any] = {"parameters": [c.CHANNEL_HEADER], "security": c.SECURITY}
 SCHEDULE_ID = "exhaust.schedule"
 assert hooks is not None
 TPD_ID = "exhaust.tpd"
@@ -125,38 +128,74 @@ def _tpd(ctx: ApiContext, request: Request, action: str, limit: int) -> Any:
         raise ApiError(SERVER_ERROR, error.message, status=503) from None
 
 
-@router.post("/schedule/v1/create", summary="Add a recurring request")
+@router.post(
+    "/schedule/v1/create",
+    summary="Add a recurring request",
+    response_model=c.ScheduleEnvelope,
+    responses=c.errors(400, 401, 403, 413, 415, 503),
+    openapi_extra={**c.body_of(c.ScheduleBody), **_EXTRA},
+)
 async def create_schedule(request: Request) -> JSONResponse:
     raw = await request.body()
     ctx = context_of(request)
     return ok(SCHEDULE_ID, await in_thread(ctx, _create, ctx, request, raw))
 
 
-@router.get("/schedule/v1/list", summary="The caller's channel's schedules")
+@router.get(
+    "/schedule/v1/list",
+    summary="The caller's channel's schedules",
+    response_model=c.ScheduleListEnvelope,
+    responses=c.errors(401, 403, 503),
+    openapi_extra=_EXTRA,
+)
 async def list_schedules(request: Request) -> JSONResponse:
     ctx = context_of(request)
     return ok(SCHEDULE_ID, await in_thread(ctx, _list, ctx, request))
 
 
-@router.post("/schedule/v1/remove/{schedule_id}", summary="Delete a schedule")
+@router.post(
+    "/schedule/v1/remove/{schedule_id}",
+    summary="Delete a schedule",
+    response_model=c.ScheduleRemovedEnvelope,
+    responses=c.errors(401, 403, 404, 503),
+    openapi_extra=_EXTRA,
+)
 async def remove_schedule(request: Request, schedule_id: str) -> JSONResponse:
     ctx = context_of(request)
     return ok(SCHEDULE_ID, await in_thread(ctx, _remove, ctx, request, schedule_id))
 
 
-@router.post("/schedule/v1/run/{schedule_id}", summary="Run a schedule now")
+@router.post(
+    "/schedule/v1/run/{schedule_id}",
+    summary="Run a schedule now",
+    response_model=c.ScheduleStartedEnvelope,
+    responses=c.errors(400, 401, 403, 404, 503),
+    openapi_extra=_EXTRA,
+)
 async def run_schedule(request: Request, schedule_id: str) -> JSONResponse:
     ctx = context_of(request)
     return ok(SCHEDULE_ID, await in_thread(ctx, _run, ctx, request, schedule_id))
 
 
-@router.get("/tpd/v1/status", summary="The TPD feed's last runs: requests, files, counts, errors")
+@router.get(
+    "/tpd/v1/status",
+    summary="The TPD feed's last runs: requests, files, counts, errors",
+    response_model=c.TpdRunsEnvelope,
+    responses=c.errors(400, 401, 403, 503),
+    openapi_extra=_EXTRA,
+)
 async def tpd_status(request: Request, limit: int = 5) -> JSONResponse:
     ctx = context_of(request)
     return ok(TPD_ID, await in_thread(ctx, _tpd, ctx, request, "status", limit))
 
 
-@router.post("/tpd/v1/run", summary="Start today's TPD run (or return it); the workers advance it")
+@router.post(
+    "/tpd/v1/run",
+    summary="Start today's TPD run (or return it); the workers advance it",
+    response_model=c.TpdRunEnvelope,
+    responses=c.errors(400, 401, 403, 503),
+    openapi_extra=_EXTRA,
+)
 async def tpd_run(request: Request) -> JSONResponse:
     ctx = context_of(request)
     return ok(TPD_ID, await in_thread(ctx, _tpd, ctx, request, "run", 1))

@@ -17,8 +17,10 @@ from fastapi.responses import JSONResponse, Response
 
 from exhaust.api.auth import Principal, bearer_token
 from exhaust.api.context import in_thread
+from exhaust.api.contract import body_of
 from exhaust.api.envelope import ApiError, timestamp
 from exhaust.api.validation import parse_json
+from exhaust.dashboard import contract as c
 from exhaust.dashboard.ratio import date_range, ratio_csv
 from exhaust.dashboard.service import Dashboard
 from exhaust.dashboard.session import CSRF_HEADER, SESSION_COOKIE, same_token
@@ -26,6 +28,15 @@ from exhaust.dashboard.telemetry import API_ID, parse_batch
 from exhaust.errors import BadInput, ExhaustError
 
 RATIO_ID = "exhaust.download.ratio"
+_DAY = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+RATIO_PARAMETERS = [
+    {"name": "from", "in": "query", "required": False, "schema": _DAY,
+     "description": "First day, yyyy-MM-dd (default: 29 days before `to`)."},
+    {"name": "to", "in": "query", "required": False, "schema": _DAY,
+     "description": "Last day, yyyy-MM-dd (default: today); at most 366 days after `from`."},
+    {"name": "format", "in": "query", "required": False, "schema": {"type": "string", "enum": ["csv", "json"]},
+     "description": "csv for a CSV file; JSON otherwise."},
+]  # fmt: skip
 router = APIRouter(tags=["telemetry"])
 
 
@@ -102,7 +113,13 @@ def _store(dash: Dashboard, request: Request, raw: bytes) -> JSONResponse:
     )
 
 
-@router.post("/v1/telemetry", summary="Send Sunbird telemetry v3 events (deduplicated by mid)")
+@router.post(
+    "/v1/telemetry",
+    summary="Send Sunbird telemetry v3 events (deduplicated by mid)",
+    response_model=c.TelemetryAnswer,
+    responses=c.errors(c.TelemetryAnswer, 400, 401, 403, 413, 415, 503),
+    openapi_extra={**body_of(c.TelemetryBody), "security": c.TELEMETRY_SECURITY},
+)
 async def telemetry(request: Request) -> Response:
     """Validate and store a batch of events; a `mid` already stored is counted as a duplicate, not stored again."""
     raw = await request.body()
@@ -133,7 +150,16 @@ def _ratio(dash: Dashboard, request: Request) -> Response:
     return envelope(RATIO_ID, {"channel": principal.channel, **ratio.as_json()})
 
 
-@router.get("/v1/download-ratio", summary="Download ratio per batch (downloads / batches) for a date range")
+@router.get(
+    "/v1/download-ratio",
+    summary="Download ratio per batch (downloads / batches) for a date range",
+    response_model=c.RatioAnswer,
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The figures."},
+        **c.errors(c.RatioAnswer, 400, 401, 403, 503),
+    },
+    openapi_extra={"security": c.RATIO_SECURITY, "parameters": RATIO_PARAMETERS},
+)
 async def download_ratio(request: Request) -> Response:
     """Per course, per tenant and overall for the caller's channel; `from`/`to` as yyyy-MM-dd, `format=csv`."""
     dash: Dashboard = request.app.state.dashboard

@@ -14,8 +14,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from exhaust.api.context import ApiContext
+from exhaust.api.contract import add_security_schemes
 from exhaust.api.middleware import describe, log
-from exhaust.dashboard import api, pages
+from exhaust.dashboard import api, contract, pages
 from exhaust.dashboard.ratio import DEFAULT_DAYS, RatioReport
 from exhaust.dashboard.service import open_dashboard
 
@@ -67,7 +68,9 @@ def mount_dashboard(app: FastAPI, ctx: ApiContext) -> None:
     dashboard = open_dashboard(ctx)
     app.state.dashboard = dashboard
     app.include_router(pages.router)
+    app.include_router(pages.data_router)
     app.include_router(api.router)
+    add_security_schemes(app, contract.SECURITY_SCHEMES)
     app.mount(f"{pages.PREFIX}/static", StaticFiles(directory=STATIC), name="dashboard-static")
     ctx.on_download.append(dashboard.record_download)
     ctx.metrics.registry.register(RatioCollector(dashboard.ratio))

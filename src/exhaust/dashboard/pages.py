@@ -25,6 +25,7 @@ from exhaust.api.context import in_thread
 from exhaust.api.dataset_requests import submit_as, visible
 from exhaust.api.envelope import ApiError
 from exhaust.api.validation import parse_submit
+from exhaust.dashboard import contract
 from exhaust.dashboard.charts import bar_chart, hbar_chart
 from exhaust.dashboard.messages import choose_language, translator
 from exhaust.dashboard.ratio import date_range, ratio_csv
@@ -57,6 +58,8 @@ SECURITY_HEADERS = {
 }
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
+#: The pages' JSON data (in the OpenAPI document; the HTML pages are not).
+data_router = APIRouter(prefix=PREFIX, tags=["dashboard"])
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(["html", "j2", "svg"], default=True),
@@ -339,7 +342,23 @@ def batch_requests(request: Request, batch_id: str) -> Response:
     return render(request, "_requests.html.j2", session, facts=facts, jobs=jobs)
 
 
-@router.get("/batches/{batch_id}/summary.json")
+@data_router.get(
+    "/batches/{batch_id}/summary.json",
+    summary="A batch's figures (the numbers of its dashboard page)",
+    response_model=contract.BatchFigures,
+    responses={
+        303: {"description": "No session: to the sign-in page (Location)."},
+        **{
+            code: {"model": contract.NotAvailable, "description": text}
+            for code, text in (
+                (403, "The signed-in user may not see this batch."),
+                (404, "No such batch."),
+                (503, "The platform data could not be read just now."),
+            )
+        },
+    },
+    openapi_extra={"security": contract.SESSION_SECURITY},
+)
 def batch_summary_json(request: Request, batch_id: str) -> Response:
     """The batch's figures as JSON (the same numbers as the page)."""
     found = _batch(request, batch_id)

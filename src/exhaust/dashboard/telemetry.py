@@ -75,6 +75,8 @@ def check_event(event: Any, index: int, now_ms: int) -> EventRow:
     if not EID.match(eid):
         raise BadInput(f"{where}.eid must be an upper-case event name such as INTERACT")
     ets = event.get("ets")
+    if isinstance(ets, float) and ets.is_integer():
+        ets = int(ets)  # 1.7e12 is a JSON integer too
     if isinstance(ets, bool) or not isinstance(ets, int):
         raise BadInput(f"{where}.ets must be the event time in epoch milliseconds")
     if not MIN_ETS <= ets <= now_ms + MAX_AHEAD_MS:

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from exhaust.emission import contract as c
 from exhaust.emission.areas import EMISSION, Areas, open_areas
 from exhaust.emission.ingest import summaries
 from exhaust.emission.presign import (
@@ -68,22 +69,67 @@ def build_router(settings: Any) -> APIRouter:
     """The `/data` router over the settings' cQube database and areas (opened on first use)."""
     ctx = _Context(settings)
     router = APIRouter(tags=["cQube emission"])
-    router.add_api_route("/upload-url", ctx.route(False, upload_url), methods=["POST"], name="upload_url")
+    router.add_api_route(
+        "/upload-url", ctx.route(False, upload_url), methods=["POST"], name="upload_url",
+        summary="A presigned POST for one emitted file",
+        responses={**c.ok(c.UploadForm, "Where and how to upload the file."), **c.errors(400, 401, 413, 503)},
+        openapi_extra=c.body(c.UploadUrlParams),
+    )  # fmt: skip
     router.add_api_route(
         UPLOAD_PATH, ctx.upload_route(), methods=["POST"], name="emission_upload", include_in_schema=False
     )
     router.add_api_route(
-        "/list_s3_buckets", ctx.route(True, list_buckets), methods=["GET"], name="list_buckets"
-    )
-    router.add_api_route("/list_s3_files", ctx.route(True, list_files), methods=["POST"], name="list_files")
+        "/list_s3_buckets", ctx.route(True, list_buckets), methods=["GET"], name="list_buckets",
+        summary="The input, output and emission bucket names",
+        responses={**c.ok(c.Buckets, "Bucket name per area."), **c.errors(401, 403, 503)},
+        openapi_extra={"security": c.SECURITY},
+    )  # fmt: skip
     router.add_api_route(
-        "/download_uri", ctx.route(True, download_uri), methods=["POST"], name="download_uri"
-    )
+        "/list_s3_files", ctx.route(True, list_files), methods=["POST"], name="list_files",
+        summary="The objects of a bucket (at most 1000)",
+        responses={**c.ok(c.Listing, "The bucket's objects."), **c.errors(400, 401, 403, 413, 503)},
+        openapi_extra=c.body(c.BucketParams),
+    )  # fmt: skip
     router.add_api_route(
-        "/download_url", ctx.route(True, download_url), methods=["POST"], name="download_url"
-    )
-    router.add_api_route("/download", ctx.route(True, download), methods=["POST"], name="download")
-    router.add_api_route("/log_summary", ctx.route(True, log_summary), methods=["GET"], name="log_summary")
+        "/download_uri", ctx.route(True, download_uri), methods=["POST"], name="download_uri",
+        summary="Links (valid 1 hour) to one or more objects",
+        responses={
+            **c.ok({"content": {"application/json": {"schema": {
+                "type": "object", "additionalProperties": {"type": "string"}}}}}, "A link per key."),
+            **c.errors(400, 401, 403, 404, 413, 503),
+        },
+        openapi_extra=c.body(c.FilesParams),
+    )  # fmt: skip
+    router.add_api_route(
+        "/download_url", ctx.route(True, download_url), methods=["POST"], name="download_url",
+        summary="A link (valid 1 day) to an object",
+        responses={
+            **c.ok({"content": {"text/plain": {"schema": {"type": "string"}}}}, "The link, as plain text."),
+            **c.errors(400, 401, 403, 404, 413, 503),
+        },
+        openapi_extra=c.body(c.FileParams),
+    )  # fmt: skip
+    router.add_api_route(
+        "/download", ctx.route(True, download), methods=["POST"], name="download",
+        summary="An object's bytes (an attachment)",
+        responses={
+            **c.ok({"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                   "The file."),
+            **c.errors(400, 401, 403, 404, 413, 503),
+        },
+        openapi_extra=c.body(c.FileParams),
+    )  # fmt: skip
+    router.add_api_route(
+        "/log_summary", ctx.route(True, log_summary), methods=["GET"], name="log_summary",
+        summary="Ingestion counts and status per emitted file, newest first",
+        responses={**c.ok(c.LogSummary, "The newest files."), **c.errors(400, 401, 403, 503)},
+        openapi_extra={"security": c.SECURITY, "parameters": [
+            {"name": "data_source", "in": "query", "required": False,
+             "schema": {"type": "string", "maxLength": 100, "pattern": r"^[^\x00]*$"}},
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+        ]},
+    )  # fmt: skip
     router.add_api_route(
         "/file/{area}/{key:path}",
         ctx.file_route(),
