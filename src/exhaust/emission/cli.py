@@ -12,15 +12,22 @@ import typer
 from exhaust.console import LightGroup
 from exhaust.errors import BadInput, ExhaustError
 
-_GROUP = {
-    "no_args_is_help": True,
-    "add_completion": False,
-    "pretty_exceptions_enable": False,
-    "rich_markup_mode": None,
-    "cls": LightGroup,
-}
-emission_app = typer.Typer(help="cQube emission: API tokens, the ingestion worker and its counts.", **_GROUP)
-token_app = typer.Typer(help="Emission API tokens (HS256 JWTs, Kong-compatible).", **_GROUP)
+emission_app = typer.Typer(
+    help="cQube emission: API tokens, the ingestion worker and its counts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    cls=LightGroup,
+)
+token_app = typer.Typer(
+    help="Emission API tokens (HS256 JWTs, Kong-compatible).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    cls=LightGroup,
+)
 emission_app.add_typer(token_app, name="token")
 
 
