@@ -4,8 +4,10 @@ database, web or Spark library; each command imports those when it runs. Timings
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from exhaust import __version__
 
@@ -23,10 +25,18 @@ HEAVY = (
 )
 
 
-def loaded_after(code: str) -> set[str]:
-    """Top-level packages in sys.modules after running `code` in a fresh interpreter."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+def loaded_after(code: str, env: dict[str, str] | None = None, *, whole: bool = False) -> set[str]:
+    """Top-level packages (`whole`: all modules) in sys.modules after running `code` in a fresh
+    interpreter with `env` added to the environment."""
+    names = "sys.modules" if whole else "{m.split('.')[0] for m in sys.modules}"
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted({names})))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
     assert done.returncode == 0, done.stderr
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -62,6 +72,38 @@ for name, command in group.commands.items():
             pass
 """
     assert loaded_after(code) & set(HEAVY) == set()
+
+
+#: What `exhaust status ID` does without (bench/cli.py times it): the schema check, the storage and the
+#: signer's fsspec (a queued job has no files to sign), the PostgreSQL dialect on a SQLite store.
+NOT_FOR_STATUS = (
+    "alembic",
+    "fsspec",
+    "sqlalchemy.dialects.postgresql",
+    "sqlalchemy.orm",
+    *(name for name in HEAVY if name not in ("sqlalchemy", "alembic", "pydantic")),
+)
+
+
+def test_status_of_a_queued_request_reads_the_row_and_loads_only_what_it_needs(tmp_path: Path) -> None:
+    from exhaust.jobs.service import dispose_all, open_store
+    from exhaust.settings import Settings
+
+    job, _ = open_store(Settings(data_dir=tmp_path)).submit("progress-exhaust", {"batchId": "B1"}, tag="B1")
+    dispose_all()
+    code = f"""
+import sys
+sys.argv = ["exhaust", "status", {job.request_id!r}]
+from exhaust.cli import main
+try:
+    main()
+except SystemExit as done:
+    assert done.code == 0, done.code
+"""
+    loaded = loaded_after(code, {"EXHAUST_DATA_DIR": str(tmp_path), "EXHAUST_DB_URL": ""}, whole=True)
+    assert {name for name in loaded if name.startswith(NOT_FOR_STATUS)} == set()
+    assert "sqlalchemy" in loaded  # it did read the store
+    assert not (tmp_path / "signing-secret").exists()  # nothing to sign: the secret is not even made
 
 
 def test_version_is_the_package_version() -> None:

@@ -81,6 +81,25 @@ def test_signer_uses_the_configured_expiry(tmp_path: Path) -> None:
     verify_download(key, expires, sig, secret=b"k", now=1_000_001)
 
 
+def test_a_signer_given_a_storage_opener_opens_it_on_the_first_link_only(tmp_path: Path) -> None:
+    """`exhaust status` of a job without files never opens the storage nor makes the secret file."""
+    settings = Settings(data_dir=tmp_path, url_expiry_minutes=30)
+    opened: list[Storage] = []
+
+    def opener() -> Storage:
+        opened.append(Storage(str(tmp_path / "store")))
+        return opened[-1]
+
+    signer = UrlSigner(opener, settings)
+    assert signer.expires_at(1_000_000) == 1_001_800
+    assert opened == [] and not (tmp_path / "signing-secret").exists()
+    first, second = signer.sign(KEY, now=1_000_000), signer.sign(KEY, now=1_000_000)
+    assert len(opened) == 1 and signer.storage is opened[0]
+    assert first == second == UrlSigner(opened[0], settings).sign(KEY, now=1_000_000)
+    key, expires, sig = parts(first.url)
+    verify_download(key, expires, sig, secret=load_signing_secret(settings), now=1_000_001)
+
+
 @pytest.mark.parametrize(
     ("stored", "key"),
     [

@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from exhaust.console import LightGroup
 from exhaust.errors import NotFound
 
-dashboard_app = typer.Typer(no_args_is_help=True)
+dashboard_app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    cls=LightGroup,
+)
 #: The main batch of `exhaust demo`'s data (demo/generate.py), so the README's two commands need no ids.
 DEMO_BATCH = "batch-demo-main"
 
 
 @dashboard_app.command("tokens")
 def tokens(
-    batch: str = typer.Option(DEMO_BATCH, "--batch", help="The batch whose page to open"),
-    base_url: str = typer.Option("http://127.0.0.1:8000", "--url", help="Where `exhaust serve` listens"),
+    batch: Annotated[
+        str, typer.Option("--batch", metavar="ID", help="The batch whose page to open.")
+    ] = DEMO_BATCH,
+    base_url: Annotated[
+        str, typer.Option("--url", metavar="URL", help="Where `exhaust serve` listens.")
+    ] = "http://127.0.0.1:8000",
 ) -> None:
-    """Create an ORG_ADMIN token of the batch's channel and a token for its first mentor, and print them."""
+    """Create an ORG_ADMIN token of the batch's channel and a token for its first mentor, and print them.
+
+    \b
+    Examples:
+      exhaust dashboard tokens
+      exhaust dashboard tokens --batch B1 --url https://reports.example.org
+    """
     from exhaust.api.auth import TokenStore
     from exhaust.api.batches import BatchDirectory
     from exhaust.jobs.service import open_store

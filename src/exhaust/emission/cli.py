@@ -5,15 +5,29 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from exhaust.console import LightGroup
 from exhaust.errors import BadInput, ExhaustError
 
 emission_app = typer.Typer(
-    help="cQube emission: API tokens, the ingestion worker and its counts.", no_args_is_help=True
+    help="cQube emission: API tokens, the ingestion worker and its counts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    cls=LightGroup,
 )
-token_app = typer.Typer(help="Emission API tokens (HS256 JWTs, Kong-compatible).", no_args_is_help=True)
+token_app = typer.Typer(
+    help="Emission API tokens (HS256 JWTs, Kong-compatible).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    cls=LightGroup,
+)
 emission_app.add_typer(token_app, name="token")
 
 
@@ -25,19 +39,50 @@ def _consoles():
 
 
 def emit(
-    folder: str = typer.Argument(
-        "",
-        envvar="EXHAUST_EMISSION_FOLDER",
-        help="cqube_emission folder, one data-source folder, or one file",
+    folder: Annotated[
+        str,
+        typer.Argument(
+            envvar="EXHAUST_EMISSION_FOLDER",
+            metavar="FOLDER",
+            help="cqube_emission folder, one data-source folder, or one file.",
+            show_default=False,
+        ),
+    ] = "",
+    url: Annotated[
+        str,
+        typer.Option(
+            "--url",
+            envvar="EXHAUST_EMISSION_URL",
+            metavar="URL",
+            help="Emission API base, e.g. https://host/data.",
+            show_default=False,
+        ),
+    ] = "",
+    token: Annotated[
+        str,
+        typer.Option(
+            "--token",
+            envvar="EXHAUST_EMISSION_TOKEN",
+            metavar="TOKEN",
+            help="Emission bearer token.",
+            show_default=False,
+        ),
+    ] = "",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and order the files; send nothing.")
+    ] = False,
+    log: Annotated[Path, typer.Option("--log", metavar="FILE", help="Result log (JSON lines).")] = Path(
+        "emission-results.jsonl"
     ),
-    url: str = typer.Option(
-        "", "--url", envvar="EXHAUST_EMISSION_URL", help="Emission API base, e.g. https://host/data"
-    ),
-    token: str = typer.Option("", "--token", envvar="EXHAUST_EMISSION_TOKEN", help="Emission bearer token"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Check and order the files; send nothing"),
-    log: Path = typer.Option(Path("emission-results.jsonl"), "--log", help="Result log (JSON lines)"),
 ) -> None:
-    """Send a cqube_emission folder to an emission API: checked, zipped, in dependency order, retried."""
+    """Send a cqube_emission folder to an emission API: checked, zipped, in dependency order, retried.
+
+    \b
+    Examples:
+      exhaust emit cqube_emission --dry-run
+      exhaust emit cqube_emission --url https://cqube.example.org/data --token "$TOKEN"
+      exhaust emit cqube_emission/diksha_tpd      # one data source (URL, token from EXHAUST_EMISSION_*)
+    """
     from exhaust.emission.client import FAILED, SKIPPED, plan
     from exhaust.emission.client import emit as send
     from exhaust.settings import get_settings
@@ -114,13 +159,27 @@ def _credentials():
 
 @token_app.command("create")
 def token_create(
-    consumer: str = typer.Option(..., "--consumer", help="Consumer name (the emitting system)"),
-    admin: bool = typer.Option(False, "--admin", help="May also list and download (cQube's admin)"),
-    expires_days: int | None = typer.Option(
-        None, "--expires-days", help="Token lifetime in days (default: none)"
-    ),
+    consumer: Annotated[
+        str,
+        typer.Option(
+            "--consumer", metavar="NAME", help="Consumer name (the emitting system).", show_default=False
+        ),
+    ],
+    admin: Annotated[
+        bool, typer.Option("--admin", help="May also list and download (cQube's admin).")
+    ] = False,
+    expires_days: Annotated[
+        int | None,
+        typer.Option("--expires-days", metavar="DAYS", help="Token lifetime in days (default: none)."),
+    ] = None,
 ) -> None:
-    """Mint a token for a consumer; the token is printed alone on the last line."""
+    """Mint a token for a consumer; the token is printed alone on the last line.
+
+    \b
+    Examples:
+      exhaust emission token create --consumer state-lms
+      exhaust emission token create --consumer cqube-admin --admin --expires-days 30
+    """
     token = _credentials().create(consumer, admin=admin, expires_days=expires_days)
     _out, err = _consoles()
     err.print(f"token for consumer {consumer} ({'admin' if admin else 'emitter'}):", markup=False)
@@ -128,8 +187,15 @@ def token_create(
 
 
 @token_app.command("revoke")
-def token_revoke(consumer: str = typer.Argument(..., help="Consumer name")) -> None:
-    """Revoke every token of a consumer."""
+def token_revoke(
+    consumer: Annotated[str, typer.Argument(metavar="CONSUMER", help="Consumer name.", show_default=False)],
+) -> None:
+    """Revoke every token of a consumer.
+
+    \b
+    Example:
+      exhaust emission token revoke state-lms
+    """
     count = _credentials().revoke(consumer)
     if not count:
         raise ExhaustError(f"no active credentials for consumer {consumer}")
@@ -139,12 +205,32 @@ def token_revoke(consumer: str = typer.Argument(..., help="Consumer name")) -> N
 
 @token_app.command("import")
 def token_import(
-    consumer: str = typer.Option(..., "--consumer", help="Consumer name"),
-    key: str = typer.Option(..., "--key", help="The Kong jwt credential's key (the tokens' iss)"),
-    secret: str = typer.Option(..., "--secret", help="The credential's secret (- reads stdin)"),
-    admin: bool = typer.Option(False, "--admin", help="An admin consumer"),
+    consumer: Annotated[
+        str, typer.Option("--consumer", metavar="NAME", help="Consumer name.", show_default=False)
+    ],
+    key: Annotated[
+        str,
+        typer.Option(
+            "--key",
+            metavar="KEY",
+            help="The Kong jwt credential's key (the tokens' iss).",
+            show_default=False,
+        ),
+    ],
+    secret: Annotated[
+        str,
+        typer.Option(
+            "--secret", metavar="TEXT", help="The credential's secret (- reads stdin).", show_default=False
+        ),
+    ],
+    admin: Annotated[bool, typer.Option("--admin", help="An admin consumer.")] = False,
 ) -> None:
-    """Adopt a Kong jwt credential, so tokens cQube's admin console minted keep working."""
+    """Adopt a Kong jwt credential, so tokens cQube's admin console minted keep working.
+
+    \b
+    Example:
+      echo "$KONG_SECRET" | exhaust emission token import --consumer state-lms --key a1b2c3 --secret -
+    """
     if secret == "-":
         secret = sys.stdin.readline().rstrip("\n")
     _credentials().import_credential(consumer, key, secret, admin=admin)
@@ -154,7 +240,12 @@ def token_import(
 
 @token_app.command("list")
 def token_list() -> None:
-    """Consumers and their credentials (never the secrets)."""
+    """Consumers and their credentials (never the secrets).
+
+    \b
+    Example:
+      exhaust emission token list
+    """
     out, _err = _consoles()
     for row in _credentials().consumers():
         state = "revoked" if row["revoked_at"] else "active"
@@ -163,8 +254,16 @@ def token_list() -> None:
 
 
 @emission_app.command("ingest")
-def ingest(once: bool = typer.Option(False, "--once", help="Ingest everything waiting, then exit")) -> None:
-    """Ingest emitted files: move to the input area, unzip, check, upsert, count (a long-running worker)."""
+def ingest(
+    once: Annotated[bool, typer.Option("--once", help="Ingest everything waiting, then exit.")] = False,
+) -> None:
+    """Ingest emitted files: move to the input area, unzip, check, upsert, count (a long-running worker).
+
+    \b
+    Examples:
+      exhaust emission ingest
+      exhaust emission ingest --once
+    """
     import logging
 
     from exhaust.emission.worker import run
@@ -192,11 +291,19 @@ def ingest(once: bool = typer.Option(False, "--once", help="Ingest everything wa
 
 @emission_app.command("status")
 def status(
-    as_json: bool = typer.Option(False, "--json", help="JSON lines instead of a table"),
-    limit: int = typer.Option(50, "--limit", min=1, help="Newest files shown"),
-    data_source: str | None = typer.Option(None, "--data-source", help="Only this data source"),
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", min=1, help="Newest files shown.")] = 50,
+    data_source: Annotated[
+        str | None, typer.Option("--data-source", metavar="NAME", help="Only this data source.")
+    ] = None,
 ) -> None:
-    """Counts and status of the ingested files (cQube's log_summary) and their error files."""
+    """Counts and status of the ingested files (cQube's log_summary) and their error files.
+
+    \b
+    Examples:
+      exhaust emission status
+      exhaust emission status --json --limit 10 --data-source diksha_tpd
+    """
     from exhaust.emission.ingest import summaries
     from exhaust.emission.tables import open_cqube_engine
     from exhaust.settings import get_settings

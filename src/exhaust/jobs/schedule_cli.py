@@ -8,18 +8,26 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
+from exhaust.console import LightGroup
 from exhaust.errors import BadInput, ExhaustError
+from exhaust.reports import registry
 
 schedule_app = typer.Typer(
     help="Recurring requests: a cron expression and a request, run by the workers (one leader at a time).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    cls=LightGroup,
 )
+
+ScheduleIdArg = Annotated[
+    str, typer.Argument(metavar="SCHEDULE_ID", help="The id printed by add.", show_default=False)
+]
 
 
 def _stores():
@@ -68,23 +76,68 @@ def schedule_request_data(
 
 @schedule_app.command("add")
 def add(
-    dataset: str = typer.Argument(..., help="progress-exhaust, userinfo-exhaust, …, or tpd (the TPD feed)"),
-    cron: str = typer.Option(..., "--cron", help='When, in the configured time zone: "0 6 * * *" = 06:00'),
-    batch: str | None = typer.Option(None, "--batch", help="One batch id"),
-    batch_filter: str | None = typer.Option(None, "--batch-filter", help="Batch ids, comma separated"),
-    from_emitted: str | None = typer.Option(
-        None, "--from-emitted", help="batch-ids: the batch ids of the emitted file at each run"
-    ),
-    channel: str = typer.Option("System", "--channel", help="Requesting channel (org id)"),
-    requested_by: str = typer.Option("", "--requested-by", help="Requesting user id"),
-    email: str | None = typer.Option(None, "--email", help="Mail each run's outcome to this address"),
-    encryption_key: str | None = typer.Option(
-        None, "--encryption-key", help="Zip password; '-' reads it from standard input"
-    ),
-    tag: str | None = typer.Option(None, "--tag", help="Client tag of the requests (default: schedule-<id>)"),
-    profile: str | None = typer.Option(None, "--profile", help="Column profile (default: the dataset's own)"),
+    dataset: Annotated[
+        str,
+        typer.Argument(
+            metavar="DATASET",
+            help=f"The dataset: {registry.spoken()}; or tpd (the TPD feed).",
+            show_default=False,
+        ),
+    ],
+    cron: Annotated[
+        str,
+        typer.Option(
+            "--cron",
+            metavar="CRON",
+            help='When, in the configured time zone: "0 6 * * *" = 06:00.',
+            show_default=False,
+        ),
+    ],
+    batch: Annotated[str | None, typer.Option("--batch", metavar="ID", help="One batch id.")] = None,
+    batch_filter: Annotated[
+        str | None, typer.Option("--batch-filter", metavar="IDS", help="Batch ids, comma separated.")
+    ] = None,
+    from_emitted: Annotated[
+        str | None,
+        typer.Option(
+            "--from-emitted",
+            metavar="SOURCE",
+            help="batch-ids: the batch ids of the emitted file at each run.",
+        ),
+    ] = None,
+    channel: Annotated[
+        str, typer.Option("--channel", metavar="ORG", help="Requesting channel (org id).")
+    ] = "System",
+    requested_by: Annotated[
+        str, typer.Option("--requested-by", metavar="ID", help="Requesting user id.", show_default=False)
+    ] = "",
+    email: Annotated[
+        str | None,
+        typer.Option("--email", metavar="ADDRESS", help="Mail each run's outcome to this address."),
+    ] = None,
+    encryption_key: Annotated[
+        str | None,
+        typer.Option(
+            "--encryption-key", metavar="TEXT", help="Zip password; - reads it from standard input."
+        ),
+    ] = None,
+    tag: Annotated[
+        str | None,
+        typer.Option("--tag", metavar="TAG", help="Client tag of the requests (default: schedule-<id>)."),
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", metavar="NAME", help="Column profile (default: the dataset's own)."),
+    ] = None,
 ) -> None:
-    """Add a recurring request and print its id."""
+    """Add a recurring request and print its id.
+
+    \b
+    Examples:
+      exhaust schedule add progress-exhaust --cron "0 6 * * *" --batch B1 --channel ORG_1
+      exhaust schedule add progress-exhaust --cron "0 2 * * 1" --from-emitted batch-ids
+      exhaust schedule add tpd --cron "30 1 * * *"
+    """
     settings, _, schedules = _stores()
     if encryption_key == "-":
         encryption_key = sys.stdin.readline().rstrip("\n")
@@ -99,17 +152,30 @@ def add(
 
 @schedule_app.command("list")
 def list_schedules(
-    channel: str | None = typer.Option(None, "--channel", help="Only this channel's schedules"),
+    channel: Annotated[
+        str | None, typer.Option("--channel", metavar="ORG", help="Only this channel's schedules.")
+    ] = None,
 ) -> None:
-    """Print the schedules as a JSON list, soonest first (never their encryption keys)."""
+    """Print the schedules as a JSON list, soonest first (never their encryption keys).
+
+    \b
+    Examples:
+      exhaust schedule list
+      exhaust schedule list --channel ORG_1
+    """
     settings, _, schedules = _stores()
     views = [s.view(settings.timezone) for s in schedules.list(channel)]
     typer.echo(json.dumps(views, indent=2, ensure_ascii=False))
 
 
 @schedule_app.command("remove")
-def remove(schedule_id: str = typer.Argument(..., help="The id printed by add")) -> None:
-    """Delete a schedule (requests it already queued stay)."""
+def remove(schedule_id: ScheduleIdArg) -> None:
+    """Delete a schedule (requests it already queued stay).
+
+    \b
+    Example:
+      exhaust schedule remove 5e0c2a9b7d4f
+    """
     _, _, schedules = _stores()
     if not schedules.remove(schedule_id.strip()):
         raise ExhaustError(f"no schedule with id {schedule_id}")
@@ -117,8 +183,13 @@ def remove(schedule_id: str = typer.Argument(..., help="The id printed by add"))
 
 
 @schedule_app.command("run-now")
-def run_now(schedule_id: str = typer.Argument(..., help="The id printed by add")) -> None:
-    """Run a schedule once now (its next slot stays as it was) and print the id of what it started."""
+def run_now(schedule_id: ScheduleIdArg) -> None:
+    """Run a schedule once now (its next slot stays as it was) and print the id of what it started.
+
+    \b
+    Example:
+      exhaust schedule run-now 5e0c2a9b7d4f
+    """
     from exhaust.jobs.scheduler import Scheduler
 
     settings, store, schedules = _stores()

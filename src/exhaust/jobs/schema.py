@@ -10,7 +10,6 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from exhaust.jobs.db import UTCDateTime
 
@@ -21,7 +20,9 @@ MAX_ERROR = 300
 #: Days a search by `requestedDate` can match: outside them no job exists, and the day's bounds in UTC
 #: would overflow `datetime` at year 1 and 9999.
 MIN_DATE, MAX_DATE = date(1900, 1, 1), date(9000, 12, 31)
-UrlList = sa.JSON(none_as_null=True).with_variant(postgresql.ARRAY(sa.Text()), "postgresql")
+#: A text array on PostgreSQL (Sunbird's `text[]`), JSON elsewhere. The generic ARRAY, which the PostgreSQL
+#: dialect turns into its own, keeps that dialect unloaded where it is not used (`exhaust status` on SQLite).
+UrlList = sa.JSON(none_as_null=True).with_variant(sa.ARRAY(sa.Text()), "postgresql")
 
 
 def job_table(name: str, metadata: sa.MetaData) -> sa.Table:

@@ -37,7 +37,8 @@ def open_store(settings: Any, *, upgrade: bool = True) -> JobStore:
 
 
 def open_signer(settings: Any, storage: Storage | None = None) -> UrlSigner:
-    return UrlSigner(storage or open_storage(settings), settings)
+    """The URL signer of `storage`; without one, the configured storage is opened on the first link signed."""
+    return UrlSigner(storage or (lambda: open_storage(settings)), settings)
 
 
 def dispose_all() -> None:

@@ -19,7 +19,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from exhaust.errors import BadInput
@@ -93,6 +92,13 @@ class JobStore:
         self._get_by_id = by_id
         self._get_by_key = by_id.where(self.t.c.tag == sa.bindparam("tag"))
         self._reads = Coalescer()
+
+    def _upsert(self, table: sa.Table) -> Any:
+        """The dialect's INSERT … ON CONFLICT on `table` (its module is imported on the first write, so a
+        read-only command such as `exhaust status` loads neither)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        return (postgresql.insert if self.postgres else sqlite.insert)(table)
 
     @contextmanager
     def _reading(self) -> Iterator[sa.Connection]:
@@ -176,7 +182,7 @@ class JobStore:
             "iteration": 0,
             "attempts": 0,
         }
-        insert = (postgresql.insert if self.postgres else sqlite.insert)(self.t).values(
+        insert = self._upsert(self.t).values(
             tag=full_tag, request_id=rid, updated_at=utcnow(), processed_batches="[]", **values
         )
         reset = {
@@ -349,9 +355,7 @@ class JobStore:
                 .mappings()
                 .one()
             )
-            upsert = (postgresql.insert if self.postgres else sqlite.insert)(self.turn).values(
-                channel=chosen.channel, last_claimed_at=now
-            )
+            upsert = self._upsert(self.turn).values(channel=chosen.channel, last_claimed_at=now)
             conn.execute(
                 upsert.on_conflict_do_update(index_elements=["channel"], set_={"last_claimed_at": now})
             )

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exhaust.jobs.store import FAILED, SUCCESS, Job
 from exhaust.jobs.text import repaired_value
-from exhaust.outputs.signing import UrlSigner
+
+if TYPE_CHECKING:
+    from exhaust.outputs.signing import UrlSigner
 
 
 def epoch_ms(value: datetime | None) -> int | None:

@@ -12,7 +12,9 @@ import hmac
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -112,13 +114,29 @@ class SignedUrl:
 
 
 class UrlSigner:
-    """Turns stored keys into expiring URLs for one storage location."""
+    """Turns stored keys into expiring URLs for one storage location.
 
-    def __init__(self, storage: Storage, settings: Any) -> None:
-        self.storage = storage
+    Given a function instead of a storage, it opens the storage (and reads the signing secret) on the
+    first link it signs: a read whose jobs carry no files (`exhaust status` of a queued job) never does.
+    """
+
+    def __init__(self, storage: Storage | Callable[[], Storage], settings: Any) -> None:
         self.expiry_seconds = int(settings.url_expiry_minutes) * 60
         self.base_url = settings.download_base_url
-        self._secret = load_signing_secret(settings) if storage.is_local else b""
+        self._settings = settings
+        self._open = storage if callable(storage) and not isinstance(storage, Storage) else None
+        if isinstance(storage, Storage):
+            self.storage = storage
+            _ = self._secret  # read now, as before: a bad secret file fails at start
+
+    @cached_property
+    def storage(self) -> Storage:
+        assert self._open is not None
+        return self._open()
+
+    @cached_property
+    def _secret(self) -> bytes:
+        return load_signing_secret(self._settings) if self.storage.is_local else b""
 
     def expires_at(self, now: float | None = None) -> int:
         return int(time.time() if now is None else now) + self.expiry_seconds

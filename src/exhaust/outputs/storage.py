@@ -13,12 +13,13 @@ import re
 import time
 import uuid
 from pathlib import Path
-from typing import IO, Any
-
-import fsspec
+from typing import IO, TYPE_CHECKING, Any
 
 from exhaust.errors import BadInput, SettingError, StorageUnavailable
 from exhaust.extras import require
+
+if TYPE_CHECKING:  # fsspec is imported when a storage is opened (`exhaust status` of a queued job never does)
+    import fsspec
 
 INCOMING = ".incoming"
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:=+@,-]*$")
@@ -42,6 +43,8 @@ class Storage:
         protocol = url.split("://", 1)[0] if "://" in url else "file"
         if protocol in ("s3", "s3a"):
             require("s3", "S3 storage")
+        import fsspec
+
         try:
             self.fs: fsspec.AbstractFileSystem = fsspec.filesystem(protocol, **(options or {}))
         except (ValueError, TypeError, ImportError) as exc:

@@ -7,10 +7,11 @@ and the feed are imported when a command runs (the CLI starts light).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
+from exhaust.console import LightGroup
 from exhaust.errors import ExhaustError
 
 tpd_app = typer.Typer(
@@ -18,6 +19,8 @@ tpd_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    cls=LightGroup,
 )
 
 
@@ -35,10 +38,21 @@ def _feed(settings: Any):
 
 @tpd_app.command("run")
 def run(
-    wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for the request and the ingestion"),
-    force: bool = typer.Option(False, "--force", help="Start a new run even if one started today"),
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Wait for the request and the ingestion.")
+    ] = True,
+    force: Annotated[
+        bool, typer.Option("--force", help="Start a new run even if one started today.")
+    ] = False,
 ) -> None:
-    """Request the progress exhaust of the emitted batch ids and ingest it (today's run is reused)."""
+    """Request the progress exhaust of the emitted batch ids and ingest it (today's run is reused).
+
+    \b
+    Examples:
+      exhaust tpd run
+      exhaust tpd run --no-wait      # start it, print its status and return
+      exhaust tpd run --force        # a second run today
+    """
     settings = _settings()
     feed = _feed(settings)
     if wait:
@@ -62,10 +76,21 @@ def run(
 
 @tpd_app.command("status")
 def status(
-    run_id: str | None = typer.Option(None, "--run", help="One run (default: the latest runs)"),
-    limit: int = typer.Option(5, "--limit", min=1, help="How many of the latest runs"),
+    run_id: Annotated[
+        str | None, typer.Option("--run", metavar="RUN_ID", help="One run (default: the latest runs).")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", min=1, help="How many of the latest runs.")
+    ] = 5,
 ) -> None:
-    """Print the last runs as JSON: their requests, files, counts and errors."""
+    """Print the last runs as JSON: their requests, files, counts and errors.
+
+    \b
+    Examples:
+      exhaust tpd status
+      exhaust tpd status --limit 1
+      exhaust tpd status --run 6f1d2c3b4a5e4f60a7b8c9d0e1f2a3b4
+    """
     feed = _feed(_settings())
     found = [feed.run_status(run_id)] if run_id else feed.recent(limit)
     typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
