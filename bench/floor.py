@@ -23,7 +23,8 @@ INPUTS = {
             "contentstatus, certificates, issued_certificates, certstatus"
         ),
         "user_activity_agg": "user_id, activity_id, context_id, aggregates",
-        "assessment_aggregator": "user_id, content_id, attempt_id, course_id, batch_id, total_score",
+        # The default profile shows scores only: the best attempt's other columns are not read.
+        "assessment_aggregator": "user_id, content_id, course_id, batch_id, total_score",
     },
     "response-exhaust": {
         "user_enrolments": "userid, courseid, batchid, active",
