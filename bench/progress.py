@@ -2,14 +2,15 @@
 
 Usage: python bench/progress.py [--learners 100000] [--engine duckdb] [--keep DIR]
 Generates demo data once (timed separately), then builds the report in a fresh process and reports its
-wall time, phase times and peak RSS, and its ratio to the I/O floor (bench/floor.py) measured in the
-same run.
+wall time, CPU seconds, phase times and peak RSS, and its ratios (wall and CPU) to the I/O floor
+(bench/floor.py) measured in the same run, with the load average (wall times on a busy machine say little).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -25,11 +26,12 @@ t0 = time.perf_counter()
 from exhaust.reports.build import build_report
 from exhaust.sources.open import open_source
 from exhaust.settings import Settings
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), time.process_time()
 result = build_report(open_source(sys.argv[1]), sys.argv[4], sys.argv[2], Path(sys.argv[3]),
                       engine=sys.argv[5], settings=Settings())
-t2 = time.perf_counter()
-print(json.dumps({"import_s": round(t1 - t0, 3), "report_s": round(t2 - t1, 3), "rows": result.rows,
+t2, c2 = time.perf_counter(), time.process_time()
+print(json.dumps({"import_s": round(t1 - t0, 3), "report_s": round(t2 - t1, 3),
+                  "report_cpu_s": round(c2 - c1, 3), "rows": result.rows,
                   "phases": result.seconds, "bytes": Path(sys.argv[3]).stat().st_size,
                   "peak_rss_mb": peak_rss_mb()}))
 """
@@ -87,6 +89,9 @@ def main() -> None:
     )
     floor = json.loads(measured.stdout.strip().splitlines()[-1])
     figures.update(floor, ratio_to_floor=round(figures["report_s"] / max(floor["floor_s"], 1e-3), 2))
+    # CPU seconds (user + system, all threads) are disturbed less than wall time on a shared machine.
+    figures.update(cpu_ratio_to_floor=round(figures["report_cpu_s"] / max(floor["floor_cpu_s"], 1e-3), 2))
+    figures.update(load_average=[round(x, 2) for x in os.getloadavg()])
     figures.update(
         learners=args.learners,
         engine=args.engine,

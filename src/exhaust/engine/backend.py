@@ -54,6 +54,8 @@ class DuckDBBackend:
     ) -> None:
         self.con = ibis.duckdb.connect(threads=threads) if threads else ibis.duckdb.connect()
         self.con.con.execute("SET enable_progress_bar = false")
+        # Ibis writes lambdas (list_filter) with the arrow syntax, which DuckDB 2 accepts only when asked.
+        self.con.con.execute("SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")
         if memory_limit:
             self.con.con.execute("SET memory_limit = ?", [memory_limit])
         # Every result the reports use is explicitly ordered (ORDER BY, src_row), so DuckDB need not

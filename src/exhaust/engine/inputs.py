@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exhaust.engine.backend import Backend
-from exhaust.engine.hierarchy import AssessmentRules, Hierarchy, read_hierarchy
+from exhaust.engine.hierarchy import AssessmentRules, CollectionNode, Hierarchy, read_hierarchy
 from exhaust.sources.base import Source
 from exhaust.sources.scan import ROW_COLUMN
 from exhaust.sources.schema import USER_FIELDS
@@ -32,8 +32,10 @@ class BatchData:
     batch: dict
     hierarchy: Hierarchy
     backend: Backend
-    enrolments: ir.Table  # userid, enrolled_on, completed_on, status, cert_issued, certstatus, has_status
-    completed_contents: ir.Table  # userid, content_id: contentstatus entries at 2, optional nodes removed
+    # userid, enrolled_on, completed_on, status, cert_issued, certstatus, has_status, and done_<i>: the
+    # completed leaves (contentstatus at 2, optional nodes removed) of collection i, where collection 0
+    # is the course and collection i the nested collection hierarchy.nested[i - 1]
+    enrolments: ir.Table
     activity: ir.Table  # userid, activity_id, completed_count (context cb:<batch>)
     users: ir.Table  # the `users` logical table, one row per enrolled user, board unwrapped
 
@@ -74,10 +76,15 @@ ACTIVITY_COLUMNS = ["user_id", "activity_id", "aggregates"]
 
 
 def first_rows(table: ir.Table, key: str) -> ir.Table:
-    """The first row (in source order, `src_row`) of each `key`: sources may repeat a primary key."""
-    window = ibis.window(group_by=table[key], order_by=table[ROW_COLUMN])
-    ranked = table.mutate(key_rank=ibis.row_number().over(window))
-    return ranked.filter(ranked.key_rank == 0).drop("key_rank", ROW_COLUMN)
+    """The first row (in source order, `src_row`) of each `key`: sources may repeat a primary key.
+
+    Found as the smallest `src_row` per key (an aggregate of two narrow columns, which spills) and a
+    semi join on it, not a window over whole rows: a window partition buffers every column of the
+    table (maps included) and does not spill, so it broke the memory limit on large batches.
+    """
+    firsts = table.group_by(table[key].name("first_key")).aggregate(first_row=table[ROW_COLUMN].min())
+    kept = table.semi_join(firsts, table[ROW_COLUMN] == firsts.first_row)
+    return kept.drop(ROW_COLUMN)
 
 
 def legacy_timestamp(text: ir.StringValue) -> ir.TimestampValue:
@@ -96,8 +103,38 @@ def _non_empty(values: ir.ArrayValue | ir.MapValue) -> ir.BooleanValue:
     return (values.length() > 0).fill_null(False)
 
 
-def flattened_enrolments(active: ir.Table) -> ir.Table:
-    """Scalar enrolment columns: dates, status and certificate facts."""
+def completed_ids(contentstatus: ir.MapValue, optional: set[str]) -> ir.ArrayValue:
+    """The content ids whose `contentstatus` entry is 2, optional nodes excluded (a list per row)."""
+    values = contentstatus.values()
+    done = contentstatus.keys().filter(lambda _key, index: values[index] == 2)
+    if optional:
+        excluded = sorted(optional)
+        done = done.filter(lambda key: ~key.isin(excluded))
+    return done
+
+
+def done_count(completed: ir.ArrayValue, members: set[str] | None) -> ir.IntegerValue:
+    """How many of the completed ids count for a collection (every one when the tree does not say
+    which leaves belong to it)."""
+    if members is None:
+        counted = completed
+    elif not members:
+        return ibis.literal(0, "int64")
+    else:
+        counted = completed.intersect(ibis.literal(sorted(members), "array<string>"))
+    return counted.length().fill_null(0).cast("int64")
+
+
+def flattened_enrolments(active: ir.Table, optional: set[str], collections: list[CollectionNode]) -> ir.Table:
+    """Scalar enrolment columns: dates, status and certificate facts, and `done_<i>`: the completed
+    leaves of `collections[i]`.
+
+    The leaves are counted row by row from the `contentstatus` map with list functions, not by
+    unnesting it, joining the leaves and grouping: no operator that holds rows, and only integers
+    travel through the joins after (a list or map carried into a join's build side does not fit a
+    low memory limit).
+    """
+    done = completed_ids(active.contentstatus, optional)
     return active.select(
         userid=active.userid,
         enrolled_on=active.enrolled_date.fill_null(legacy_timestamp(active.enrolleddate)),
@@ -106,17 +143,8 @@ def flattened_enrolments(active: ir.Table) -> ir.Table:
         cert_issued=_non_empty(active.issued_certificates) | _non_empty(active.certificates),
         certstatus=active.certstatus.cast("int32"),
         has_status=_non_empty(active.contentstatus),
+        **{f"done_{i}": done_count(done, node.members) for i, node in enumerate(collections)},
     )
-
-
-def completed_entries(active: ir.Table, optional: set[str]) -> ir.Table:
-    """(userid, content_id) for every contentstatus entry equal to 2, optional nodes excluded."""
-    keyed = active.select(active.userid, active.contentstatus, content_id=active.contentstatus.keys())
-    entries = keyed.unnest("content_id")
-    done = entries.filter(entries.contentstatus[entries.content_id] == 2)
-    if optional:
-        done = done.filter(~done.content_id.isin(sorted(optional)))
-    return done.select("userid", "content_id")
 
 
 def activity_counts(activity: ir.Table) -> ir.Table:
@@ -161,6 +189,7 @@ def load_batch(
         scanned.filter(scanned.active.fill_null(False) & (scanned.courseid == course_id)), "userid"
     )
     optional = source.optional_nodes(course_id)
+    nodes = [hierarchy.root, *hierarchy.nested]
     activity = backend.scan(
         "activity",
         source.scan("user_activity_agg", {"context_id": [f"cb:{batch_id}"]}, ACTIVITY_COLUMNS),
@@ -178,8 +207,7 @@ def load_batch(
         batch=batch,
         hierarchy=hierarchy,
         backend=backend,
-        enrolments=flattened_enrolments(active),
-        completed_contents=completed_entries(active, optional),
+        enrolments=flattened_enrolments(active, optional, nodes),
         activity=activity_counts(activity),
         users=profiles,
     )

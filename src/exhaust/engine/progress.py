@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from exhaust.engine.hierarchy import CollectionNode
 from exhaust.engine.learners import Learners
@@ -45,70 +44,43 @@ class ProgressFields:
     assessments: list[Dynamic]
 
 
-def _collections_table(root: CollectionNode, nested: list[CollectionNode]) -> pa.Table:
-    nodes = [root, *nested]
-    return pa.table(
-        {
-            "collection_id": [n.identifier for n in nodes],
-            "position": list(range(len(nodes))),
-            "leaves": pa.array([n.leaves for n in nodes], pa.int64()),
-        }
-    )
-
-
-def _members_table(lx: Learners, nodes: list[CollectionNode]) -> pa.Table:
-    """(collection_id, content_id) pairs whose completion counts; unknown membership counts every entry."""
-    everything: list[str] = []
-    if any(n.members is None for n in nodes):  # rare: the content ids seen are asked of the engine
-        done = lx.data.completed_contents
-        everything = lx.backend.execute(done.select("content_id").distinct()).column(0).to_pylist()
-    pairs = [
-        (n.identifier, m) for n in nodes for m in sorted(n.members if n.members is not None else everything)
-    ]
-    return pa.table(
-        {
-            "collection_id": pa.array([p[0] for p in pairs], pa.string()),
-            "content_id": pa.array([p[1] for p in pairs], pa.string()),
-        }
-    )
-
-
 def percent(completed: ir.IntegerValue, leaves: ir.IntegerValue) -> ir.IntegerValue:
     """round-half-up(100 * completed / leaves), capped at 100; 0 when there are no leaves."""
     half_up = ((completed * 200 + leaves) / (leaves * 2)).floor()
     return ibis.cases((leaves <= 0, 0), else_=ibis.least(half_up, 100)).cast("int32")
 
 
-def _progress_by_collection(lx: Learners, nodes: list[CollectionNode]) -> ir.Table:
-    """One row per (learner, collection): the collection's progress for that learner."""
-    backend, data, enrol = lx.backend, lx.data, lx.base
-    collections = backend.table("collections", _collections_table(nodes[0], nodes[1:]))
-    members = backend.table("members", _members_table(lx, nodes))
-    done, activity = data.completed_contents, data.activity
+def with_progress(lx: Learners, table: ir.Table, nodes: list[CollectionNode]) -> ir.Table:
+    """`table` (one row per learner, from `lx.base`) with `progress_<i>` for each of `nodes`.
 
-    done_counts = (
-        done.join(members, done.content_id == members.content_id)
-        .group_by([done.userid, members.collection_id])
-        .aggregate(done_count=ibis._.count())
+    `nodes` are the course, then none or all of its nested collections in hierarchy order, as the
+    enrolments' `done_<i>` columns count them. A learner without contentstatus takes the collection's
+    `aggregates['completedCount']`, the highest when several activity rows give one (pivoted here: one
+    narrow row per learner).
+    """
+    activity = lx.data.activity
+    ids = [n.identifier for n in nodes]
+    relevant = activity.filter(activity.activity_id.isin(ids))
+    counts = relevant.group_by(relevant.userid.name("a_userid")).aggregate(
+        **{
+            f"agg_{i}": relevant.completed_count.max(where=relevant.activity_id == identifier)
+            for i, identifier in enumerate(ids)
+        }
     )
-    pairs = enrol.select("userid", "completed_on", "status", "has_status").cross_join(collections)
-    joined = pairs.left_join(
-        done_counts,
-        (pairs.userid == done_counts.userid) & (pairs.collection_id == done_counts.collection_id),
-    ).select(pairs, done_count=done_counts.done_count)
-    joined = joined.left_join(
-        activity, (joined.userid == activity.userid) & (joined.collection_id == activity.activity_id)
-    ).select(joined, agg_count=activity.completed_count)
-    completed = ibis.ifelse(joined.has_status, joined.done_count.fill_null(0), joined.agg_count.fill_null(0))
+    joined = table.left_join(counts, table.userid == counts.a_userid).drop("a_userid")
     finished = joined.completed_on.notnull() | (joined.status == 2)
-    progress = ibis.ifelse(finished, ibis.literal(100, "int32"), percent(completed, joined.leaves))
-    return joined.select("userid", "position", progress=progress)
+    progress = {}
+    for i, node in enumerate(nodes):
+        completed = ibis.ifelse(joined.has_status, joined[f"done_{i}"], joined[f"agg_{i}"].fill_null(0))
+        value = percent(completed, ibis.literal(node.leaves, "int64"))
+        progress[f"progress_{i}"] = ibis.ifelse(finished, ibis.literal(100, "int32"), value)
+    return joined.mutate(**progress).drop(*(f"agg_{i}" for i in range(len(nodes))))
 
 
 def course_progress(lx: Learners) -> ir.Table:
     """One row per learner: `userid` and `progress`, the course's (root's) progress as in the report."""
-    by_collection = _progress_by_collection(lx, [lx.data.hierarchy.root])
-    return by_collection.select("userid", "progress")
+    table = with_progress(lx, lx.base, [lx.data.hierarchy.root])
+    return table.select("userid", progress=table.progress_0)
 
 
 def _attempts(lx: Learners, source: Source, assessments: list[str], columns: list[str]) -> ir.Table:
@@ -180,15 +152,7 @@ def progress_fields(
     hierarchy = lx.data.hierarchy
     nested_nodes = hierarchy.nested if nested else []
     nodes = [hierarchy.root, *nested_nodes]
-    by_collection = _progress_by_collection(lx, nodes)
-    wide = by_collection.group_by(by_collection.userid.name("p_userid")).aggregate(
-        **{
-            f"progress_{i}": by_collection.progress.max(where=by_collection.position == i)
-            for i in range(len(nodes))
-        }
-    )
-    base = lx.base
-    table = base.left_join(wide, base.userid == wide.p_userid).drop("p_userid")
+    table = with_progress(lx, lx.base, nodes)
     scores = (
         _best_scores(lx, source, hierarchy.assessments, attempt_details) if hierarchy.assessments else None
     )
