@@ -2,8 +2,9 @@
 as with a roomy limit.
 
 Not yet shown: a batch *much* larger than the limit (issue 12). Today the progress report of a
-30,000-learner batch needs more than 64 MB and the response exhaust about 3x its question data; see
-docs/benchmarks.md, "Scaling (issue 12)".
+30,000-learner batch needs more than 64 MB, and a 10,000-learner response exhaust (322 MB of CSV) needs
+200 MB at one thread (a fixed working set of 100-150 MB plus about a third of its CSV size); see
+docs/scaling.md, "Bounded memory".
 """
 
 from __future__ import annotations
