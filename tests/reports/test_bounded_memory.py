@@ -3,8 +3,9 @@ as with a roomy limit.
 
 The progress report of a 30,000-learner batch completes at 64 MB with two threads (the batch's input
 columns are 88 MB as Arrow, 1.4x the limit). Not yet shown: a batch five times the limit (what still grows
-with the batch is not pinned down; at 100,000 learners 64 MB is just enough with one thread), and the
-response exhaust needs about 3x its question data; see docs/benchmarks.md, "Scaling (issue 12)".
+with the batch is not pinned down; at 100,000 learners 64 MB is just enough with one thread), and a
+10,000-learner response exhaust (322 MB of CSV) needs 200 MB at one thread (a fixed working set of
+100-150 MB plus about a third of its CSV size); see docs/scaling.md, "Bounded memory".
 """
 
 from __future__ import annotations

@@ -65,3 +65,41 @@ def test_a_huge_cell_and_no_rows(tmp_path: Path) -> None:
         ["A", "B"],
     )
     assert (tmp_path / "e.csv").read_text() == "A,B\n"
+
+
+def test_one_copy_of_a_query_writes_the_bytes_of_the_streamed_writer(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import duckdb
+
+    from exhaust.reports.csv_writer import copy_query_csv
+
+    when = dt.datetime(2021, 2, 3, 4, 5, 6, 789000, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30)))
+    table = pa.table(
+        {
+            "k": pa.array([3, 1, 2], pa.int64()),
+            "s": pa.array(['=x, "q"', None, "line\nbreak"], pa.string()),
+            "f": pa.array([6.0, 0.33, None], pa.float64()),
+            "t": pa.array([when, None, when], pa.timestamp("us", tz="Asia/Kolkata")),
+            "b": pa.array([True, None, False]),
+        }
+    )
+    headers = ["S", "F", "T", "B", "Const"]
+    expected = tmp_path / "streamed.csv"
+    ordered = table.sort_by("k").drop_columns(["k"])
+    ordered = ordered.append_column("const", pa.array(["it's"] * 3))
+    write_csv_parts([ordered.slice(0, 2), ordered.slice(2)], expected, headers, bom=True)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'America/New_York'")  # the session zone must not matter
+    con.register("data", table)
+    cells = [(f"report.{c}", table.schema.field(c).type) for c in ("s", "f", "t", "b")]
+    cells.append(("'it''s'", pa.string()))
+    out = tmp_path / "copied.csv"
+    rows = copy_query_csv(con, "SELECT * FROM data", cells, out, headers, order_by=["report.k"], bom=True)
+    assert rows == 3
+    assert out.read_bytes() == expected.read_bytes()
+    assert b"2021-02-02 22:35:06:789+0000" in out.read_bytes()
+    empty = tmp_path / "empty.csv"
+    assert copy_query_csv(con, "SELECT * FROM data WHERE false", cells, empty, headers) == 0
+    assert empty.read_text() == "S,F,T,B,Const\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copied.csv", "empty.csv", "streamed.csv"]

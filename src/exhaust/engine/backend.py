@@ -52,6 +52,9 @@ class DuckDBBackend:
     def __init__(
         self, threads: int | None = None, memory_limit: str = "", spill_dir: Path | None = None
     ) -> None:
+        from exhaust.engine import duckdb_compat
+
+        duckdb_compat.apply()
         self.con = ibis.duckdb.connect(threads=threads) if threads else ibis.duckdb.connect()
         self.con.con.execute("SET enable_progress_bar = false")
         # Ibis writes lambdas (list_filter) with the arrow syntax, which DuckDB 2 accepts only when asked.

@@ -26,7 +26,11 @@ def _quote_ident(name: str) -> str:
 
 def _cell(column: str, arrow_type: pa.DataType, timestamp_format: str) -> str:
     """SQL turning one typed column into its CSV text (NULL for blank)."""
-    c = _quote_ident(column)
+    return _cell_sql(_quote_ident(column), arrow_type, timestamp_format)
+
+
+def _cell_sql(c: str, arrow_type: pa.DataType, timestamp_format: str) -> str:
+    """SQL turning the typed SQL expression `c` into its CSV text (NULL for blank)."""
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         starts = "('=', '+', '-', '@', chr(9), chr(13))"
         return f"CASE WHEN left({c}, 1) IN {starts} THEN '''' || {c} ELSE NULLIF({c}, '') END"
@@ -35,6 +39,8 @@ def _cell(column: str, arrow_type: pa.DataType, timestamp_format: str) -> str:
         return f"CASE WHEN {whole} THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END"
     if pa.types.is_timestamp(arrow_type):
         pattern = timestamp_format.replace("'", "''")
+        if arrow_type.tz is not None:  # naive UTC first: never the session's time zone
+            c = f"timezone('UTC', {c})"
         return f"strftime({c}, '{pattern}')"
     if pa.types.is_boolean(arrow_type):
         return f"CASE WHEN {c} THEN 'true' WHEN NOT {c} THEN 'false' END"
@@ -97,6 +103,60 @@ def write_csv_parts(
                 rows += table.num_rows
             if out.tell() <= len(BOM) * bom:  # no table at all: the header alone
                 out.write((",".join(_header_cell(h) for h in headers) + "\n").encode("utf-8"))
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+        piece.unlink(missing_ok=True)
+    return rows
+
+
+def copy_query_csv(
+    con: duckdb.DuckDBPyConnection,
+    query: str,
+    cells: Sequence[tuple[str, pa.DataType]],
+    path: Path,
+    headers: Sequence[str],
+    *,
+    order_by: Sequence[str] = (),
+    timestamp_format: str = SUNBIRD_TIMESTAMP,
+    bom: bool = False,
+) -> int:
+    """Write a DuckDB query, sorted by `order_by`, as CSV in one `COPY`: the bytes of `write_csv_parts`.
+
+    `cells` are (SQL expression over the query's columns, named `report.x`, its Arrow type), one per
+    header; `order_by` are SQL sort terms over the same columns (in the COPY's own query: DuckDB does not
+    keep a subquery's order through an outer SELECT). DuckDB
+    formats and writes the rows itself, so they never pass through Python. Returns the rows.
+    """
+    if len(headers) != len(cells):
+        raise ValueError("one header per column")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    piece = temporary.with_name(temporary.name + ".piece")
+    selects = ", ".join(
+        f"{_cell_sql(sql, kind, timestamp_format)} AS {_quote_ident(h)}"
+        for (sql, kind), h in zip(cells, headers, strict=True)
+    )
+    target = str(piece if bom else temporary).replace("'", "''")
+    sort = " ORDER BY " + ", ".join(order_by) if order_by else ""
+    try:
+        con.execute("SET preserve_insertion_order = true")  # the sorted rows are written in order
+        try:
+            counted = con.execute(
+                f"COPY (SELECT {selects} FROM ({query}) AS report{sort}) TO '{target}' "
+                "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\\n')"
+            ).fetchone()
+        finally:
+            con.execute("SET preserve_insertion_order = false")
+        rows = int(counted[0]) if counted else 0
+        written = piece if bom else temporary
+        if rows == 0:
+            _ensure_header(written, headers)
+        if bom:
+            with temporary.open("wb") as out, piece.open("rb") as src:
+                out.write(BOM)
+                shutil.copyfileobj(src, out, length=1 << 22)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
