@@ -1,7 +1,8 @@
 """Corrections to Ibis' DuckDB compiler for the DuckDB this project runs.
 
 Ibis 12 compiles `ArrayValue.zip` to `list_apply(range(...), i -> {...})`; DuckDB 2 refuses the `->`
-lambda arrow. DuckDB's own `list_zip`, cast to Ibis' struct field names (`f1`, `f2`, ...), means the same
+lambda arrow unless `lambda_syntax` allows it (the backend allows it for Ibis' other lambdas). DuckDB's own
+`list_zip`, cast to Ibis' struct field names (`f1`, `f2`, ...), means the same
 (the longer list decides the length, the shorter one is padded with nulls) and is cheaper.
 """
 
