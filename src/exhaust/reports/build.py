@@ -213,9 +213,11 @@ def _row_filter(profile: Profile, fields: Fields) -> ibis.Value | None:
 def _direct(
     backend: Backend, columns: list[OutputColumn], fields: Fields, constants: dict[str, pa.Scalar]
 ) -> bool:
-    """DuckDB can write the CSV itself: no column needs Python (value formats, decryption)."""
+    """DuckDB writes the CSV itself: the dataset asks for it and no column needs Python (value formats,
+    decryption)."""
     return (
         isinstance(backend, DuckDBBackend)
+        and fields.engine_writes
         and not fields.encrypted
         and all(column.format == ValueFormat() for column in columns)
         and all(pa.types.is_string(value.type) for value in constants.values())

@@ -28,6 +28,11 @@ class Fields:
     groups: dict[str, list[Dynamic]] = field(default_factory=dict)
     order_by: tuple[str, ...] = ("user_id",)
     encrypted: tuple[str, ...] = ()
+    #: On DuckDB the engine formats and writes the sorted rows itself in one `COPY` (when no column needs
+    #: Python). It pays for long reports keyed by a few columns (the response exhaust: 1.36 GB peak at
+    #: 100,000 learners, against 1.54 GB streamed); wide per-learner rows sort in less memory as typed
+    #: values, formatted afterwards (the progress report of 30,000 learners fits 64 MB only that way).
+    engine_writes: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ def userinfo_builder(lx: Learners, source: Source, context: RequestContext) -> F
 
 def response_builder(lx: Learners, source: Source, context: RequestContext) -> Fields:
     table = response_fields(lx, source, context.channel_for(lx))
-    return Fields(table, order_by=("user_id", "content_id", "attempt_id", "position"))
+    return Fields(table, order_by=("user_id", "content_id", "attempt_id", "position"), engine_writes=True)
 
 
 def course_mentor_builder(lx: Learners, source: Source, context: RequestContext) -> Fields:
