@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d .venv ] || bash scripts/setup.sh
 . .venv/bin/activate
-python -m pytest -q -p no:cacheprovider "$@"
+# Two processes: many tests wait on servers, subprocesses and Spark (docs/decisions.md).
+python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile "$@"

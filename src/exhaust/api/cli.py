@@ -157,6 +157,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
         "access_log": False,
         "log_level": "info",
         "server_header": False,
+        # Idle keep-alive connections stay open longer than the usual proxies' and load balancers' idle
+        # timeouts (60 s), so a proxy never sends a request on a connection the server is closing.
+        "timeout_keep_alive": 75,
     }
     if workers > 1:
         uvicorn.run("exhaust.api.cli:app_factory", factory=True, workers=workers, **options)
