@@ -195,18 +195,19 @@ def test_progress_and_phase_are_kept_while_running(store, storage, settings: Set
 
 
 def test_renewed_lease_keeps_a_slow_job(store, storage, settings: Settings) -> None:
-    # The lease (1 s) is renewed every third of it; the job takes 2.5 s, far longer than one lease.
-    quick = settings.model_copy(update={"lease_seconds": 1.0})
+    # The lease (2.5 s) is renewed every third of it; the job takes 6 s, more than twice one lease. (A
+    # 1 s lease left too little slack on two loaded cores running the suite in two processes.)
+    quick = settings.model_copy(update={"lease_seconds": 2.5})
     job = submit(store, {"batchId": "b1"})
     thread = threading.Thread(
-        target=run, args=(make_worker(store, storage, quick, stand_in_builder(delay=2.5)),)
+        target=run, args=(make_worker(store, storage, quick, stand_in_builder(delay=6.0)),)
     )
     thread.start()
     wait_for(lambda: store.get(job.request_id).status == PROCESSING)
     rival = make_worker(store, storage, quick, stand_in_builder())
-    stolen = [rival.run_one() for _ in range(15) if not time.sleep(0.1)]
+    stolen = [rival.run_one() for _ in range(25) if not time.sleep(0.2)]
     thread.join()
-    assert stolen == [None] * 15
+    assert stolen == [None] * 25
     assert store.get(job.request_id).status == SUCCESS and store.get(job.request_id).attempts == 1
 
 
