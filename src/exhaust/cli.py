@@ -22,8 +22,9 @@ from typing import Annotated, Literal
 import typer
 
 from exhaust import __version__
-from exhaust.console import LightGroup, lighten, run
+from exhaust.console import command_group, lighten, run
 from exhaust.errors import BadInput, ExhaustError
+from exhaust.jobs.cli_options import ProfileOpt
 from exhaust.reports import registry
 
 EXIT_STATUSES = (
@@ -31,14 +32,9 @@ EXIT_STATUSES = (
     "3 a service was unreachable (try again later)."
 )
 
-app = typer.Typer(
-    help="Course reports (exhausts) for Sunbird / DIKSHA data: build them, queue them, serve them.",
+app = command_group(
+    "Course reports (exhausts) for Sunbird / DIKSHA data: build them, queue them, serve them.",
     epilog=EXIT_STATUSES,
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    cls=LightGroup,
 )
 
 DatasetArg = Annotated[
@@ -77,10 +73,7 @@ def report(
             help="Data folder, files:DIR, or a source URL (default: EXHAUST_SOURCE).",
         ),
     ] = None,
-    profile: Annotated[
-        str | None,
-        typer.Option("--profile", metavar="NAME", help="Column profile (default: the dataset's own)."),
-    ] = None,
+    profile: ProfileOpt = None,
     channel: Annotated[
         str | None,
         typer.Option("--channel", metavar="ORG", help="Requesting channel (consent is per channel)."),

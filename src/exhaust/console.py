@@ -43,7 +43,7 @@ class LightGroup(TyperGroup):
     Typer coerces every parameter's value through a Pydantic TypeAdapter unless it is already a bool;
     an absent `--help` of a group is None, so `exhaust report --help` would load Pydantic (a third of a
     second) just to parse the group's `--help`. Its default is made False, which skips that.
-    Use it for every command group: `typer.Typer(cls=LightGroup, ...)`.
+    Every command group gets it from `command_group` (or `lighten`).
     """
 
     def get_help_option(self, ctx: Any) -> Any:
@@ -51,6 +51,20 @@ class LightGroup(TyperGroup):
         if option is not None and option.default is None:
             option.default = False
         return option
+
+
+def command_group(help: str | None = None, **extra: Any) -> typer.Typer:
+    """A Typer app set up as every exhaust command group is: help when called bare, no shell-completion
+    commands, no Rich tracebacks or markup (errors go through `run`), and a LightGroup."""
+    return typer.Typer(
+        help=help,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        cls=LightGroup,
+        **extra,
+    )
 
 
 def lighten(app: typer.Typer) -> None:

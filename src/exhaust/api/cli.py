@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from exhaust.console import command_group
 from exhaust.errors import NotFound
 
 if TYPE_CHECKING:
@@ -17,13 +18,7 @@ if TYPE_CHECKING:
 
     from exhaust.settings import Settings
 
-token_app = typer.Typer(
-    help="API bearer tokens: one per user (org admin, course mentor) or service consumer.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+token_app = command_group("API bearer tokens: one per user (org admin, course mentor) or service consumer.")
 
 
 def get_settings() -> Settings:

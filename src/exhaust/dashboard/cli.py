@@ -6,16 +6,10 @@ from typing import Annotated
 
 import typer
 
-from exhaust.console import LightGroup
+from exhaust.console import command_group
 from exhaust.errors import NotFound
 
-dashboard_app = typer.Typer(
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    cls=LightGroup,
-)
+dashboard_app = command_group()
 #: The main batch of `exhaust demo`'s data (demo/generate.py), so the README's two commands need no ids.
 DEMO_BATCH = "batch-demo-main"
 

@@ -9,25 +9,11 @@ from typing import Annotated
 
 import typer
 
-from exhaust.console import LightGroup
+from exhaust.console import command_group
 from exhaust.errors import BadInput, ExhaustError
 
-emission_app = typer.Typer(
-    help="cQube emission: API tokens, the ingestion worker and its counts.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    cls=LightGroup,
-)
-token_app = typer.Typer(
-    help="Emission API tokens (HS256 JWTs, Kong-compatible).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    cls=LightGroup,
-)
+emission_app = command_group("cQube emission: API tokens, the ingestion worker and its counts.")
+token_app = command_group("Emission API tokens (HS256 JWTs, Kong-compatible).")
 emission_app.add_typer(token_app, name="token")
 
 

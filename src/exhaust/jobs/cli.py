@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from exhaust.console import LightGroup, run
+from exhaust.console import command_group, run
 from exhaust.errors import BadInput, ExhaustError, NotFound
+from exhaust.jobs.cli_options import EncryptionKeyOpt, ProfileOpt
 from exhaust.reports import registry
 
 if TYPE_CHECKING:
@@ -69,16 +70,8 @@ def submit(
     tag: Annotated[
         str | None, typer.Option("--tag", metavar="TAG", help="Client tag (default: the batch id).")
     ] = None,
-    encryption_key: Annotated[
-        str | None,
-        typer.Option(
-            "--encryption-key", metavar="TEXT", help="Zip password; - reads it from standard input."
-        ),
-    ] = None,
-    profile: Annotated[
-        str | None,
-        typer.Option("--profile", metavar="NAME", help="Column profile (default: the dataset's own)."),
-    ] = None,
+    encryption_key: EncryptionKeyOpt = None,
+    profile: ProfileOpt = None,
 ) -> None:
     """Queue a report request and print its request id.
 
@@ -290,8 +283,7 @@ def register(app: typer.Typer, end_hook: Callable[..., Callable | None] | None =
     app.command("db-upgrade")(db_upgrade)
 
 
-app = typer.Typer(help="Report requests as jobs.", no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False, rich_markup_mode=None, cls=LightGroup)  # fmt: skip
+app = command_group("Report requests as jobs.")
 register(app)
 
 if __name__ == "__main__":

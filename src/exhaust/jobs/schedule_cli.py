@@ -12,17 +12,13 @@ from typing import Annotated, Any
 
 import typer
 
-from exhaust.console import LightGroup
+from exhaust.console import command_group
 from exhaust.errors import BadInput, ExhaustError
+from exhaust.jobs.cli_options import EncryptionKeyOpt, ProfileOpt
 from exhaust.reports import registry
 
-schedule_app = typer.Typer(
-    help="Recurring requests: a cron expression and a request, run by the workers (one leader at a time).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    cls=LightGroup,
+schedule_app = command_group(
+    "Recurring requests: a cron expression and a request, run by the workers (one leader at a time)."
 )
 
 ScheduleIdArg = Annotated[
@@ -115,20 +111,12 @@ def add(
         str | None,
         typer.Option("--email", metavar="ADDRESS", help="Mail each run's outcome to this address."),
     ] = None,
-    encryption_key: Annotated[
-        str | None,
-        typer.Option(
-            "--encryption-key", metavar="TEXT", help="Zip password; - reads it from standard input."
-        ),
-    ] = None,
+    encryption_key: EncryptionKeyOpt = None,
     tag: Annotated[
         str | None,
         typer.Option("--tag", metavar="TAG", help="Client tag of the requests (default: schedule-<id>)."),
     ] = None,
-    profile: Annotated[
-        str | None,
-        typer.Option("--profile", metavar="NAME", help="Column profile (default: the dataset's own)."),
-    ] = None,
+    profile: ProfileOpt = None,
 ) -> None:
     """Add a recurring request and print its id.
 

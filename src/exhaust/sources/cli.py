@@ -6,15 +6,11 @@ from typing import Annotated
 
 import typer
 
+from exhaust.console import command_group
 from exhaust.errors import BadInput
 from exhaust.extras import require
 
-source_app = typer.Typer(
-    help="Work with report sources.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
-)
+source_app = command_group("Work with report sources.")
 
 
 @source_app.callback()

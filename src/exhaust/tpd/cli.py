@@ -11,16 +11,11 @@ from typing import Annotated, Any
 
 import typer
 
-from exhaust.console import LightGroup
+from exhaust.console import command_group
 from exhaust.errors import ExhaustError
 
-tpd_app = typer.Typer(
-    help="The cQube TPD feed: one progress-exhaust request for the emitted batch ids, into diksha_tpd.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    cls=LightGroup,
+tpd_app = command_group(
+    "The cQube TPD feed: one progress-exhaust request for the emitted batch ids, into diksha_tpd."
 )
 
 
