@@ -200,11 +200,16 @@ def status(
     Example:
       exhaust status 8F1C0D7E2B3A4C5D6E7F8091A2B3C4D5
     """
+    from exhaust.jobs.job import database_url
+    from exhaust.jobs.lookup import NotReadDirectly, read_job
     from exhaust.jobs.service import open_signer
     from exhaust.jobs.views import job_response
 
-    settings = get_settings()
-    job = _read(settings, lambda store: store.get(request_id.strip().upper()))
+    settings, wanted = get_settings(), request_id.strip().upper()
+    try:  # without SQLAlchemy when the driver can answer (the command's start-up is mostly that import)
+        job = read_job(database_url(settings), settings.job_table, wanted)
+    except NotReadDirectly:
+        job = _read(settings, lambda store: store.get(wanted))
     if job is None:
         raise NotFound(f"no request with id {request_id}")
     typer.echo(json.dumps(job_response(job, open_signer(settings)), indent=2, ensure_ascii=False))

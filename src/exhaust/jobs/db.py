@@ -13,6 +13,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 
 from exhaust.extras import require
+from exhaust.jobs.job import as_utc, database_url
+
+__all__ = ["READ_ONLY", "UTCDateTime", "database_url", "is_postgres", "make_engine", "utcnow"]
 
 READ_ONLY = "exhaust_read_only"  # execution option: this transaction only reads
 #: A pooled PostgreSQL connection idle this long is pinged before use; one in steady use is not.
@@ -36,20 +39,7 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def database_url(settings: Any) -> str:
-    """The configured URL with the driver made explicit (`postgresql://` means psycopg 3 here)."""
-    url = settings.db_url or f"sqlite:///{Path(settings.data_dir).resolve() / 'jobs.sqlite3'}"
-    for plain in ("postgresql://", "postgres://"):
-        if url.startswith(plain):
-            return "postgresql+psycopg://" + url[len(plain) :]
-    return url
+        return as_utc(value)
 
 
 def make_engine(url: str) -> Engine:

@@ -1,19 +1,20 @@
-"""The job table as the code sees it (Sunbird's columns plus the queue's), its channel-turn table, and
-`Job`, one row of it. The migrations (`jobs/migrations/`) create the tables or adopt Sunbird's."""
+"""The job table as the code sees it (Sunbird's columns plus the queue's) and its channel-turn table
+(`Job`, one row of it, is in `jobs/job.py`). The migrations (`jobs/migrations/`) create the tables or adopt Sunbird's."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
 import sqlalchemy as sa
 
 from exhaust.jobs.db import UTCDateTime
+from exhaust.jobs.job import FAILED, PROCESSING, SUBMITTED, SUCCESS, Job, parse_processed
 
-SUBMITTED, PROCESSING, SUCCESS, FAILED = "SUBMITTED", "PROCESSING", "SUCCESS", "FAILED"
+__all__ = [
+    "FAILED", "MAX_DATE", "MAX_ERROR", "MIN_DATE", "NOTIFY_CHANNEL", "PROCESSING", "SUBMITTED", "SUCCESS",
+    "SYSTEM_CHANNEL", "Job", "UrlList", "job_table", "parse_processed", "turn_table",
+]  # fmt: skip
+
 NOTIFY_CHANNEL = "exhaust_jobs"
 SYSTEM_CHANNEL = "System"  # Sunbird's requester channel for "no particular channel"
 MAX_ERROR = 300
@@ -66,79 +67,3 @@ def turn_table(name: str, metadata: sa.MetaData) -> sa.Table:
         sa.Column("channel", sa.String(100), primary_key=True),
         sa.Column("last_claimed_at", UTCDateTime()),
     )
-
-
-@dataclass
-class Job:
-    """One row of the job table."""
-
-    tag: str
-    request_id: str
-    job_id: str
-    status: str
-    request_data: dict
-    requested_by: str
-    requested_channel: str
-    dt_job_submitted: datetime | None
-    download_urls: list[str]
-    dt_job_completed: datetime | None
-    execution_time: int | None
-    err_message: str | None
-    iteration: int
-    encryption_key: str | None = field(repr=False)
-    processed_batches: list[dict]
-    lease_owner: str | None
-    lease_expires_at: datetime | None
-    next_attempt_at: datetime | None
-    dt_job_started: datetime | None
-    progress: int | None
-    phase: str | None
-    attempts: int = 0  # runs started (claims); `iteration` counts failed runs, as Sunbird does
-
-    @property
-    def dataset(self) -> str:
-        return self.job_id
-
-    @property
-    def client_tag(self) -> str:
-        """The tag as the client gave it (without the `:channel` suffix)."""
-        suffix = f":{self.requested_channel}"
-        return self.tag[: -len(suffix)] if self.tag.endswith(suffix) else self.tag
-
-    @classmethod
-    def from_row(cls, row: Mapping[Any, Any]) -> Job:
-        data = row["request_data"]
-        if isinstance(data, str):
-            data = json.loads(data) if data else {}
-        return cls(
-            tag=row["tag"],
-            request_id=row["request_id"],
-            job_id=row["job_id"],
-            status=row["status"],
-            request_data=data or {},
-            requested_by=row["requested_by"] or "",
-            requested_channel=row["requested_channel"] or "",
-            dt_job_submitted=row["dt_job_submitted"],
-            download_urls=list(row["download_urls"] or []),
-            dt_job_completed=row["dt_job_completed"],
-            execution_time=row["execution_time"],
-            err_message=row["err_message"],
-            iteration=row["iteration"] or 0,
-            encryption_key=row["encryption_key"],
-            processed_batches=parse_processed(row["processed_batches"]),
-            lease_owner=row["lease_owner"],
-            lease_expires_at=row["lease_expires_at"],
-            next_attempt_at=row["next_attempt_at"],
-            dt_job_started=row["dt_job_started"],
-            progress=row["progress"],
-            phase=row["phase"],
-            attempts=row.get("attempts") or 0,
-        )
-
-
-def parse_processed(value: Any) -> list[dict]:
-    """`processed_batches` as a list (the column is text on some Sunbird tables, json on others)."""
-    if value in (None, ""):
-        return []
-    parsed = json.loads(value) if isinstance(value, str) else value
-    return [item for item in parsed if isinstance(item, dict)] if isinstance(parsed, list) else []

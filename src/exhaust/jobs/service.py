@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from exhaust.errors import ExhaustError
-from exhaust.jobs.db import database_url, make_engine
-from exhaust.jobs.store import JobStore
 from exhaust.outputs.signing import UrlSigner
 from exhaust.outputs.storage import Storage, open_storage
+
+if TYPE_CHECKING:
+    from exhaust.jobs.store import JobStore
 
 _lock = threading.Lock()
 _engines: dict[str, Any] = {}
 
 
 def open_store(settings: Any, *, upgrade: bool = True) -> JobStore:
-    """The job store of `settings`, its schema brought up to date first (one engine per URL and process)."""
+    """The job store of `settings`, its schema brought up to date first (one engine per URL and process).
+
+    SQLAlchemy is imported here, not with the module: `exhaust status` signs links without a store."""
+    import sqlalchemy as sa
+
+    from exhaust.jobs.db import database_url, make_engine
+    from exhaust.jobs.store import JobStore
+
     url = database_url(settings)
     with _lock:
         engine = _engines.get(url)

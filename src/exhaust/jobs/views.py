@@ -10,7 +10,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from exhaust.jobs.store import FAILED, SUCCESS, Job
+from exhaust.jobs.job import FAILED, SUCCESS, Job
 from exhaust.jobs.text import repaired_value
 
 if TYPE_CHECKING:
