@@ -69,7 +69,6 @@ class DuckDBBackend:
         # Every result the reports use is explicitly ordered (ORDER BY, src_row), so DuckDB need not
         # keep scan order: its operators then stream and spill instead of buffering.
         self.con.con.execute("SET preserve_insertion_order = false")
-        self.con.con.execute("SET write_buffer_row_group_count = 1")
         self._spill = tempfile.TemporaryDirectory(prefix="exhaust-spill-", dir=spill_dir)
         self.con.con.execute("SET temp_directory = ?", [self._spill.name])
         self._count = 0
