@@ -41,6 +41,11 @@ class Backend(Protocol):
         """The result as a stream of record batches (the CSV writer consumes it batch by batch)."""
         ...
 
+    def stage(self, name: str, expr: ibis.Table) -> ibis.Table:
+        """`expr` as a table the engine has computed and kept (same rows and columns), where the engine
+        needs that to bound its memory; otherwise `expr` itself."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -96,6 +101,15 @@ class DuckDBBackend:
 
     def execute(self, expr: ibis.Table) -> pa.Table:
         return self.con.to_pyarrow(expr)
+
+    def stage(self, name: str, expr: ibis.Table) -> ibis.Table:
+        # A temporary table (DuckDB's own storage, which spills under the limit) ends a pipeline: the
+        # hash tables of joins in one pipeline are not aware of each other's memory and together break
+        # a low limit, so a report joins its per-learner tables one per query.
+        self._count += 1
+        table = f"{name}_staged_{self._count}"
+        self.con.con.execute(f'CREATE TEMP TABLE "{table}" AS {self.con.compile(expr)}')
+        return self.con.table(table)
 
     def execute_batches(self, expr: ibis.Table) -> pa.RecordBatchReader:
         # DuckDB's own streaming reader (Ibis 12 calls a method DuckDB 2 no longer has).
@@ -238,6 +252,9 @@ class SparkBackend:
 
     def execute_batches(self, expr: ibis.Table) -> pa.RecordBatchReader:
         return self.con.to_pyarrow_batches(expr, chunk_size=BATCH_ROWS)
+
+    def stage(self, name: str, expr: ibis.Table) -> ibis.Table:
+        return expr  # Spark's joins and shuffles spill on their own: the plan stays one query
 
     def close(self) -> None:
         for name in self.names:

@@ -75,14 +75,17 @@ ENROLMENT_COLUMNS = [
 ACTIVITY_COLUMNS = ["user_id", "activity_id", "aggregates"]
 
 
-def first_rows(table: ir.Table, key: str) -> ir.Table:
+def first_rows(table: ir.Table, key: str, among: ir.Table | None = None) -> ir.Table:
     """The first row (in source order, `src_row`) of each `key`: sources may repeat a primary key.
 
     Found as the smallest `src_row` per key (an aggregate of two narrow columns, which spills) and a
     semi join on it, not a window over whole rows: a window partition buffers every column of the
     table (maps included) and does not spill, so it broke the memory limit on large batches.
+    `among`: a filtered `table` (same `src_row`s) whose keys alone count; the semi join on `src_row`
+    then also filters, so the wide rows pass one join instead of two.
     """
-    firsts = table.group_by(table[key].name("first_key")).aggregate(first_row=table[ROW_COLUMN].min())
+    among = table if among is None else among
+    firsts = among.group_by(among[key].name("first_key")).aggregate(first_row=among[ROW_COLUMN].min())
     kept = table.semi_join(firsts, table[ROW_COLUMN] == firsts.first_row)
     return kept.drop(ROW_COLUMN)
 
@@ -137,6 +140,7 @@ def flattened_enrolments(active: ir.Table, optional: set[str], collections: list
     done = completed_ids(active.contentstatus, optional)
     return active.select(
         userid=active.userid,
+        **{ROW_COLUMN: active[ROW_COLUMN]},
         enrolled_on=active.enrolled_date.fill_null(legacy_timestamp(active.enrolleddate)),
         completed_on=active.completedon,
         status=active.status.fill_null(0).cast("int32"),
@@ -185,29 +189,32 @@ def load_batch(
     scanned = backend.scan(
         "enrolments", source.scan("user_enrolments", {"batchid": [batch_id]}, ENROLMENT_COLUMNS)
     )
-    active = first_rows(
-        scanned.filter(scanned.active.fill_null(False) & (scanned.courseid == course_id)), "userid"
-    )
     optional = source.optional_nodes(course_id)
     nodes = [hierarchy.root, *hierarchy.nested]
+    active = scanned.filter(scanned.active.fill_null(False) & (scanned.courseid == course_id))
+    # Flattened row by row first, then deduplicated: only the narrow scalar rows (no map) are held by
+    # the semi join and by the consumers the engine shares them with.
+    enrolments = first_rows(flattened_enrolments(active, optional, nodes), "userid")
+    enrolments = backend.stage("enrolments", enrolments)
     activity = backend.scan(
         "activity",
         source.scan("user_activity_agg", {"context_id": [f"cb:{batch_id}"]}, ACTIVITY_COLUMNS),
     )
-    enrolled = active.select("userid")
+    enrolled = enrolments.select("userid")
 
     def enrolled_ids() -> list[str]:  # only for a user cache keyed by id (Redis)
         return backend.execute(enrolled.order_by("userid")).column("userid").to_pylist()
 
     profiles = backend.scan("users", source.scan_users(enrolled_ids, list(USER_FIELDS)))
-    profiles = profiles.semi_join(enrolled, profiles.userid == enrolled.userid)
-    profiles = first_rows(profiles, "userid")
+    candidates = profiles.select("userid", ROW_COLUMN)
+    candidates = candidates.semi_join(enrolled, candidates.userid == enrolled.userid)
+    profiles = first_rows(profiles, "userid", among=candidates)
     profiles = profiles.mutate(board=unwrapped_board(profiles.board))
     return BatchData(
         batch=batch,
         hierarchy=hierarchy,
         backend=backend,
-        enrolments=flattened_enrolments(active, optional, nodes),
+        enrolments=enrolments,
         activity=activity_counts(activity),
         users=profiles,
     )

@@ -22,6 +22,11 @@ class Learners:
     backend: Backend
     data: BatchData
     base: ir.Table  # one row per active enrolment with profile fields (left join: missing users keep a row)
+    profile: ir.Table  # the profile fields by `u_userid`, one row per enrolled user (as joined into `base`)
+
+    def with_profile(self, table: ir.Table) -> ir.Table:
+        """`table` (one row per learner, from `data.enrolments`) with the profile fields of `base`."""
+        return table.left_join(self.profile, table.userid == self.profile.u_userid).drop("u_userid")
 
     def constants(self) -> dict[str, ir.Value]:
         """Columns equal on every row: the collection and the batch."""
@@ -61,4 +66,4 @@ def learners(backend: Backend, data: BatchData) -> Learners:
         declared_org=users.declaredorg,
     )
     base = enrol.left_join(profile, enrol.userid == profile.u_userid).drop("u_userid")
-    return Learners(backend, data, base)
+    return Learners(backend, data, base, profile)

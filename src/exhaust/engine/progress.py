@@ -100,9 +100,17 @@ def _best_scores(lx: Learners, source: Source, assessments: list[str], details: 
     ordered by score, then the latest attempt, then attempt id.
     """
     if not details:
+        # One aggregate per learner (not per learner and assessment, then per learner): its groups are
+        # the learners, a fifth of the (learner, assessment) pairs, so it holds less on large batches.
         attempts = _attempts(lx, source, assessments, ["user_id", "content_id", "total_score"])
-        best = attempts.group_by(["userid", "content_id"]).aggregate(total_score=attempts.total_score.max())
-        aggregates = {"total_score": best.total_score.sum()}
+        scores = {
+            f"score_{index}": attempts.total_score.max(where=attempts.content_id == content_id)
+            for index, content_id in enumerate(assessments)
+        }
+        best_scores = attempts.group_by(attempts.userid.name("s_userid")).aggregate(**scores)
+        # Every learner here has a scored attempt, so at least one score is present: the sum is not null.
+        total = sum((best_scores[name].fill_null(0) for name in scores), ibis.literal(0.0, "float64"))
+        return best_scores.mutate(total_score=total)
     else:
         attempts = _attempts(lx, source, assessments, ATTEMPT_COLUMNS)
         order = [
@@ -152,14 +160,19 @@ def progress_fields(
     hierarchy = lx.data.hierarchy
     nested_nodes = hierarchy.nested if nested else []
     nodes = [hierarchy.root, *nested_nodes]
-    table = with_progress(lx, lx.base, nodes)
+    # One per-learner join per query (DuckDB keeps each result, `Backend.stage`): the hash tables of
+    # several joins in one pipeline do not spill together, so the progress, the scores and the profile
+    # are joined to the enrolments one after another, the profile last (only its shown columns are read).
+    table = lx.backend.stage("progress", with_progress(lx, lx.data.enrolments, nodes))
     scores = (
         _best_scores(lx, source, hierarchy.assessments, attempt_details) if hierarchy.assessments else None
     )
     if scores is not None:
         table = table.left_join(scores, table.userid == scores.s_userid).drop("s_userid")
+        table = lx.backend.stage("scores", table)
     else:
         table = table.mutate(total_score=ibis.null("float64"))
+    table = lx.with_profile(table)
     if "total_max_score" not in table.columns:
         table = table.mutate(total_max_score=ibis.null("float64"))
 

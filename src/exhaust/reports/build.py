@@ -169,8 +169,10 @@ def build_report(
             return ReportResult(
                 dataset, chosen.name, batch_id, data.course_id, Path(output), written, headers, clock.laps
             )
-        # Streamed: the engine hands over record batches in order, the writer appends each.
-        stream = backend.execute_batches(expr.order_by(order))
+        # Streamed: the engine hands over record batches in order, the writer appends each. The rows are
+        # kept first (`Backend.stage`), then sorted on their own: a sort fed by a hash join does not
+        # spill together with the join's table under a low memory limit.
+        stream = backend.execute_batches(backend.stage("report", expr).order_by(order))
 
         def parts() -> Iterator[pa.Table]:
             for batch in stream:
