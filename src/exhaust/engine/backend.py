@@ -172,6 +172,32 @@ def _jvm_output_to(path: Path) -> Iterator[None]:
             os.close(fd)
 
 
+#: Spark settings the engine sets unless EXHAUST_SPARK_CONF gives them (see docs/scaling.md).
+SPARK_DEFAULTS = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # A report's batch is small beside Spark's default of 200 shuffle partitions.
+    "spark.sql.shuffle.partitions": "4",
+    # A report is one query of some 15 Ibis stages (40-60 Spark stages): adaptive execution re-plans the
+    # rest of the query after every stage, which cost the driver more than it saved (docs/benchmarks.md).
+    "spark.sql.adaptive.enabled": "false",
+}
+#: The driver JVM plans each report and gathers its rows: short bursts, for which the C1 compiler alone
+#: costs half the CPU of tiered compilation, and the serial collector suffices.
+DRIVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
+
+def spark_conf(given: dict[str, str], log4j: str) -> dict[str, str]:
+    """The session's settings: the engine's defaults, then EXHAUST_SPARK_CONF (which wins). The driver's
+    log4j configuration is always added to its Java options (given ones replace only the JIT flags)."""
+    conf = {**SPARK_DEFAULTS, **{key: str(value) for key, value in given.items()}}
+    options = conf.get("spark.driver.extraJavaOptions", DRIVER_JAVA_OPTIONS)
+    conf["spark.driver.extraJavaOptions"] = f"{options} -Dlog4j2.configurationFile={log4j}".strip()
+    return conf
+
+
 def spark_session(master: str | None = None):
     """One Spark session per process (starting Spark takes seconds), on `master` (EXHAUST_SPARK_MASTER)."""
     global _spark_session
@@ -186,18 +212,9 @@ def spark_session(master: str | None = None):
             settings = get_settings()
             log4j_path = _log4j_file()
             log4j = log4j_path.as_uri()
-            builder = (
-                SparkSession.builder.master(master or settings.spark_master)
-                .appName("exhaust")
-                .config("spark.sql.session.timeZone", "UTC")
-                .config("spark.ui.enabled", "false")
-                .config("spark.ui.showConsoleProgress", "false")
-                .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log4j}")
-                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-                .config("spark.sql.shuffle.partitions", "4")
-            )
-            for key, value in settings.spark_conf.items():
-                builder = builder.config(key, str(value))
+            builder = SparkSession.builder.master(master or settings.spark_master).appName("exhaust")
+            for key, value in spark_conf(settings.spark_conf, log4j).items():
+                builder = builder.config(key, value)
             with _jvm_output_to(log4j_path.with_name("spark-driver.log")):
                 _spark_session = builder.getOrCreate()
             _spark_session.sparkContext.setLogLevel("ERROR")
@@ -228,13 +245,21 @@ class SparkBackend:
         full = self.prefix + name + f"_{len(self.names)}"
         self.names.append(full)
         if isinstance(scan, ParquetScan):
-            frame = self.session.read.parquet(scan.path).withColumn(
-                ROW_COLUMN, F.monotonically_increasing_id()
-            )
+            # The schema is given (no job to infer it from the file), and `src_row` is the row's index
+            # in the file (`_metadata.row_index`, as DuckDB's `file_row_number`): a deterministic
+            # column, so the batch filter and the column selection reach the Parquet reader. (With
+            # `monotonically_increasing_id()` every scan read the whole file, all columns.)
+            reader = self.session.read
+            if scan.stored_schema is not None:
+                from pyspark.sql.pandas.types import from_arrow_schema
+
+                reader = reader.schema(from_arrow_schema(scan.stored_schema))
+            frame = reader.parquet(scan.path)
             for column, values in scan.filters.items():
                 frame = frame.filter(F.col(column).isin(list(values)))
             frame = frame.select(
-                *(F.col(stored).alias(logical) for logical, stored in scan.columns.items()), F.col(ROW_COLUMN)
+                *(F.col(stored).alias(logical) for logical, stored in scan.columns.items()),
+                F.col("_metadata.row_index").alias(ROW_COLUMN),
             )
         else:
             data = with_row_numbers(scan).read_all()
@@ -248,10 +273,16 @@ class SparkBackend:
         return self.con.table(full)
 
     def execute(self, expr: ibis.Table) -> pa.Table:
-        return self.con.to_pyarrow(expr)
+        """Spark's Arrow batches, cast to the expression's schema (Ibis 12 goes through pandas)."""
+        from ibis.formats.pyarrow import PyArrowData
+
+        self.con._run_pre_execute_hooks(expr)  # in-memory tables and UDFs, as Ibis does (none today)
+        data = self.session.sql(self.con.compile(expr)).toArrow()
+        return PyArrowData.convert_table(data, expr.schema())
 
     def execute_batches(self, expr: ibis.Table) -> pa.RecordBatchReader:
-        return self.con.to_pyarrow_batches(expr, chunk_size=BATCH_ROWS)
+        table = self.execute(expr)
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=BATCH_ROWS))
 
     def stage(self, name: str, expr: ibis.Table) -> ibis.Table:
         return expr  # Spark's joins and shuffles spill on their own: the plan stays one query

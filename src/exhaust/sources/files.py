@@ -123,6 +123,7 @@ def _parquet_plan(path: Path, table: str, wanted: list[str], filters: Filters) -
         str(path.resolve()),
         {c: stored[c] for c in wanted},
         {stored[c]: tuple(v) for c, v in filters.items()},
+        pa.schema([schema.field(stored[c]) for c in needed]),
     )
 
 

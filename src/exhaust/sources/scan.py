@@ -38,6 +38,8 @@ class ParquetScan:
     path: str
     columns: dict[str, str]
     filters: dict[str, tuple[str, ...]]
+    #: The stored columns read or filtered on, as the file has them (lets an engine skip inferring it).
+    stored_schema: pa.Schema | None = None
 
     @property
     def schema(self) -> pa.Schema:
