@@ -103,6 +103,13 @@ def scala_doubles(values: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(whole), as_int, pa.array(values).cast(pa.string()))
 
 
+def scala_fractions(numerators: np.ndarray, denominators: np.ndarray) -> pa.Array:
+    """`8.0/10.0` per row (`scala_doubles` of both), formatted once per distinct pair: scores repeat."""
+    pairs, inverse = np.unique(numerators + 1j * denominators, return_inverse=True)
+    text = join(scala_doubles(pairs.real), "/", scala_doubles(pairs.imag))
+    return text.take(pa.array(inverse.reshape(-1)))
+
+
 def offsets_of(counts: np.ndarray) -> np.ndarray:
     """Arrow list offsets for the given per-row counts."""
     out = np.zeros(len(counts) + 1, dtype=np.int32)

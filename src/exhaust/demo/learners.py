@@ -395,10 +395,10 @@ def _attempts(batch: BatchPlan, rng: np.random.Generator, users: pa.Array, p: _P
     question = t.first[which][owner] + position
     skill = rng.beta(4, 2, len(users))
     right = rng.random(len(owner)) < np.minimum(skill[learner][owner] + 0.08 * attempt_no[owner], 0.97)
-    has_partial = t.partial[question] >= 0
-    half = ~right & has_partial & (rng.random(len(owner)) < 0.4)
-    wrong = (t.answer[question] + 1 + rng.integers(0, OPTIONS - 1, len(owner))) % OPTIONS
-    chosen = np.where(right, t.answer[question], np.where(half, t.partial[question], wrong))
+    answer, partial = t.answer[question], t.partial[question]
+    half = ~right & (partial >= 0) & (rng.random(len(owner)) < 0.4)
+    wrong = (answer + 1 + rng.integers(0, OPTIONS - 1, len(owner))) % OPTIONS
+    chosen = np.where(right, answer, np.where(half, partial, wrong))
     row = question * OPTIONS + chosen
     picked = pa.array(row)
     pace = 20_000 + rng.integers(0, 70_000, attempts)  # ms between two answers of one attempt
@@ -420,7 +420,7 @@ def _attempts(batch: BatchPlan, rng: np.random.Generator, users: pa.Array, p: _P
         "last_attempted_on": A.timestamps(when),
         "total_score": pa.array(score),
         "total_max_score": pa.array(max_score),
-        "grand_total": A.join(A.scala_doubles(score), "/", A.scala_doubles(max_score)),
+        "grand_total": A.scala_fractions(score, max_score),
         "question": A.list_rows(per_attempt, questions, pa.list_(QUESTION)),
     }
     return _table("assessment_aggregator", columns)
