@@ -61,6 +61,11 @@ def tokens(rng: np.random.Generator, n: int, width: int = 6) -> pa.Array:
     return fixed_width(_TOKEN[rng.integers(0, len(_TOKEN), size=(n, width), dtype=np.uint8)])
 
 
+def constant(text: str, n: int) -> pa.Array:
+    """`text` n times, as a string array (built in Arrow: a Python list of n items holds the GIL)."""
+    return pa.repeat(pa.scalar(text, pa.string()), n)
+
+
 def pick(words: Sequence[str] | pa.Array, index: np.ndarray) -> pa.Array:
     """words[index] for every index, as a string array."""
     array = words if isinstance(words, pa.Array) else pa.array(list(words), type=pa.string())

@@ -181,7 +181,7 @@ def user_table(
     board = A.where_null(board, as_array > 0.92)
 
     if admins:
-        usertype = pa.array(["administrator"] * n)
+        usertype = A.constant("administrator", n)
     else:
         usertype = A.pick(USER_TYPES, rng.choice(len(USER_TYPES), size=n, p=USER_TYPE_WEIGHTS))
     is_admin = pc.match_substring(usertype, "administrator").to_numpy(zero_copy_only=False)
@@ -286,8 +286,8 @@ def _enrolments(batch: BatchPlan, rng: np.random.Generator, users: pa.Array, p: 
     failed = complete & (certificate_roll >= 0.93)
     columns = {
         "userid": users,
-        "courseid": pa.array([batch.course.course_id] * n, type=pa.string()),
-        "batchid": pa.array([batch.batch_id] * n, type=pa.string()),
+        "courseid": A.constant(batch.course.course_id, n),
+        "batchid": A.constant(batch.batch_id, n),
         "active": pa.array(rng.random(n) >= 0.01),
         "enrolled_date": A.timestamps(p.enrolled, null=which >= 0.90),
         "enrolleddate": A.where_null(A.legacy_dates(p.enrolled), which < 0.85),
@@ -311,17 +311,17 @@ def _certificates(rng: np.random.Generator, completed: np.ndarray, has: np.ndarr
     if legacy:
         keys: tuple[str, ...] = ("id", "lastIssuedOn", "name", "token", "url")
         url = A.join("https://diksha.example/certs/", ident, ".pdf")
-        values = [ident, issued_on, pa.array(["100PercentCompletionCertificate"] * k), A.tokens(rng, k), url]
+        values = [ident, issued_on, A.constant("100PercentCompletionCertificate", k), A.tokens(rng, k), url]
     else:
         keys = ("identifier", "lastIssuedOn", "name", "templateUrl", "token", "type")
         template = "https://diksha.example/content/certificate-template.svg"
         values = [
             ident,
             issued_on,
-            pa.array(["Course completion certificate"] * k),
-            pa.array([template] * k),
+            A.constant("Course completion certificate", k),
+            A.constant(template, k),
             A.tokens(rng, k),
-            pa.array(["TrainingCertificate"] * k),
+            A.constant("TrainingCertificate", k),
         ]
     maps = A.map_rows(
         np.full(k, len(keys)), pa.array(list(keys) * k, type=pa.string()), A.interleave(values), TEXT_MAP
@@ -335,24 +335,24 @@ def _activity(batch: BatchPlan, users: pa.Array, p: _Progress) -> pa.Table:
     started = np.flatnonzero(p.stage > 0)
     done = p.status == 2
     parts_user, parts_activity, counts = [users.take(pa.array(started))], [], [done[started].sum(axis=1)]
-    parts_activity.append(pa.array([batch.course.course_id] * len(started), type=pa.string()))
+    parts_activity.append(A.constant(batch.course.course_id, len(started)))
     for collection, columns in batch.course.nested:
         count = done[:, columns].sum(axis=1)
         who = np.flatnonzero(count > 0)
         parts_user.append(users.take(pa.array(who)))
-        parts_activity.append(pa.array([collection] * len(who), type=pa.string()))
+        parts_activity.append(A.constant(collection, len(who)))
         counts.append(count[who])
     user_ids = pa.concat_arrays(parts_user)
     completed = np.concatenate(counts).astype(np.float64)
     rows = len(user_ids)
     table_columns = {
-        "activity_type": pa.array(["Course"] * rows, type=pa.string()),
+        "activity_type": A.constant("Course", rows),
         "activity_id": pa.concat_arrays(parts_activity),
         "user_id": user_ids,
-        "context_id": pa.array([f"cb:{batch.batch_id}"] * rows, type=pa.string()),
+        "context_id": A.constant(f"cb:{batch.batch_id}", rows),
         "aggregates": A.map_rows(
             np.ones(rows, dtype=np.int64),
-            pa.array(["completedCount"] * rows, type=pa.string()),
+            A.constant("completedCount", rows),
             pa.array(completed),
             pa.map_(pa.string(), pa.float64()),
         ),
@@ -412,8 +412,8 @@ def _attempts(batch: BatchPlan, rng: np.random.Generator, users: pa.Array, p: _P
     max_score = np.bincount(owner, weights=t.max_score[row], minlength=attempts)
     ids = pa.array([a.identifier for a in assessments], type=pa.string())
     columns = {
-        "course_id": pa.array([batch.course.course_id] * attempts, type=pa.string()),
-        "batch_id": pa.array([batch.batch_id] * attempts, type=pa.string()),
+        "course_id": A.constant(batch.course.course_id, attempts),
+        "batch_id": A.constant(batch.batch_id, attempts),
         "user_id": users.take(pa.array(learner)),
         "content_id": ids.take(pa.array(which)),
         "attempt_id": A.hex_ids(rng, attempts),
@@ -444,8 +444,8 @@ def _consents(world: World, batch: BatchPlan, rng, users: pa.Array, p: _Progress
     columns = {
         "user_id": users.take(pa.array(who)),
         "consumer_id": A.pick([batch.course.channel, world.tenants.custodian], consumer),
-        "object_id": pa.array([batch.course.course_id] * k, type=pa.string()),
-        "object_type": pa.array(["Collection"] * k, type=pa.string()),
+        "object_id": A.constant(batch.course.course_id, k),
+        "object_type": A.constant("Collection", k),
         "status": pc.if_else(pa.array(revoked), "REVOKED", "ACTIVE"),
         "created_on": A.timestamps(created),
         "last_updated_on": A.timestamps(updated),
