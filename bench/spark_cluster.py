@@ -25,10 +25,11 @@ import time
 from pathlib import Path
 
 CHILD = """
-import json, os, sys, time
+import json, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
 from exhaust.engine.backend import spark_session
+from exhaust.engine.spark_cluster import process_cpu_seconds
 from exhaust.reports.build import build_report
 from exhaust.settings import Settings
 from exhaust.sources.open import open_source
@@ -38,9 +39,7 @@ def status(pid, key):
         if line.startswith(key + ":"):
             return round(int(line.split()[1]) / 1024, 1)
 
-def cpu(pid):
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(v) for v in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+cpu = process_cpu_seconds
 
 folder, batch, out, dataset, reports = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 t1 = time.perf_counter()

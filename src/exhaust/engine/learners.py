@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import ibis
 import ibis.expr.types as ir
@@ -21,11 +22,15 @@ class Learners:
 
     backend: Backend
     data: BatchData
-    base: ir.Table  # one row per active enrolment with profile fields (left join: missing users keep a row)
-    profile: ir.Table  # the profile fields by `u_userid`, one row per enrolled user (as joined into `base`)
+    profile: ir.Table  # the profile fields by `u_userid`, one row per enrolled user
+
+    @cached_property
+    def base(self) -> ir.Table:
+        """One row per active enrolment with profile fields (left join: missing users keep a row)."""
+        return self.with_profile(self.data.enrolments)
 
     def with_profile(self, table: ir.Table) -> ir.Table:
-        """`table` (one row per learner, from `data.enrolments`) with the profile fields of `base`."""
+        """`table` (one row per learner, from `data.enrolments`) with the profile fields."""
         return table.left_join(self.profile, table.userid == self.profile.u_userid).drop("u_userid")
 
     def constants(self) -> dict[str, ir.Value]:
@@ -41,7 +46,7 @@ class Learners:
 
 def learners(backend: Backend, data: BatchData) -> Learners:
     """Load enrolments and users and join them: profile columns are null for unknown users."""
-    enrol, users = data.enrolments, data.users
+    users = data.users
     first = users.firstname.strip().fill_null("")
     last = users.lastname.strip().fill_null("")
     profile = users.select(
@@ -65,5 +70,4 @@ def learners(backend: Backend, data: BatchData) -> Learners:
         user_sub_type=users.usersubtype,
         declared_org=users.declaredorg,
     )
-    base = enrol.left_join(profile, enrol.userid == profile.u_userid).drop("u_userid")
-    return Learners(backend, data, base, profile)
+    return Learners(backend, data, profile)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from exhaust.engine.backend import DRIVER_JAVA_OPTIONS
 from exhaust.errors import ExhaustError
 
 
@@ -45,7 +46,7 @@ def _wait_for(predicate: Callable[[], bool], seconds: float, what: str, alive: C
     raise ExhaustError(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
-def _cpu_seconds(pid: int) -> float:
+def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of `pid` and of the children it has reaped (utime..cstime)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -104,7 +105,7 @@ class LoopbackCluster:
             "spark.executor.cores": "1",
             # Small executors that live for one report: the C1 compiler alone and the serial collector
             # cost them about half the CPU (docs/benchmarks.md); a long-lived cluster may prefer the JVM's.
-            "spark.executor.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+            "spark.executor.extraJavaOptions": DRIVER_JAVA_OPTIONS,
         }
         if self.base_port:
             driver = self.ports[-1] + 1
@@ -182,8 +183,8 @@ class LoopbackCluster:
         """CPU seconds of the master, the workers and their executors (live or reaped) so far."""
         total = 0.0
         for process in self.processes:
-            total += _cpu_seconds(process.pid)
-            total += sum(_cpu_seconds(child) for child in _children(process.pid))
+            total += process_cpu_seconds(process.pid)
+            total += sum(process_cpu_seconds(child) for child in _children(process.pid))
         return round(total, 3)
 
     def executors_launched(self) -> list[int]:
